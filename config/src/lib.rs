@@ -1,0 +1,18 @@
+//! broker-config: the vocabulary of cdnbroker.
+//!
+//! It holds the typed model of a deployment and one codec (parse and print) for every
+//! format of `spec/protocols.md`: DNS control transactions (§1), the config agent files
+//! (§2), load and management events (§3), status reports and alerts (§4), client
+//! clustering output (§6) and the TOML deployment file (§7). Every parser reports the
+//! first error as `LINE:COL: message` ([`ParseError`]) and never panics.
+//!
+//! It is the leaf of the crate graph: every other crate uses these types, none parses
+//! these formats itself.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod name;
+pub mod transaction;
+
+pub use error::{ParseError, Pos};
+pub use name::{DnsName, Name};
