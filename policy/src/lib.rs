@@ -1,1 +1,3 @@
 //! placeholder
+pub mod region_table;
+pub mod weighted;
