@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod name;
+pub mod status;
 pub mod transaction;
 
 pub use error::{ParseError, Pos};
