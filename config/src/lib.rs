@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod geo;
 pub mod name;
 pub mod status;
 pub mod transaction;
