@@ -11,10 +11,16 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod grammar;
+pub mod lexer;
+pub mod lookup_codec;
 pub mod geo;
 pub mod name;
 pub mod status;
 pub mod transaction;
+pub mod transaction_codec;
 
 pub use error::{ParseError, Pos};
 pub use name::{DnsName, Name};
+pub use transaction::Transaction;
+pub use transaction_codec::EndDetector;

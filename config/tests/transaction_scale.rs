@@ -1,0 +1,41 @@
+//! Scale: a 1,000,000-prefix `ADD REG` transaction (~25 MB) parses in well under a second
+//! in release builds. Timing: run with
+//! `cargo test -p broker-config --release --test transaction_scale -- --ignored --nocapture`.
+
+use std::fmt::Write;
+use std::time::Instant;
+
+use broker_config::Transaction;
+use broker_config::transaction::Statement;
+
+fn million_prefix_transaction() -> String {
+    let mut text = String::with_capacity(26 << 20);
+    text.push_str("ADD REG BIG {\n");
+    for i in 0..1_000_000u32 {
+        let net = (1u32 << 24) + (i << 8);
+        let [a, b, c, _] = net.to_be_bytes();
+        writeln!(text, "  {a}.{b}.{c}.0, 24;").unwrap();
+    }
+    text.push_str("}!\nEND\n");
+    text
+}
+
+#[test]
+#[ignore = "timing: meaningful only in release builds"]
+fn a_million_prefix_region_parses_in_under_a_second() {
+    let text = million_prefix_transaction();
+    let start = Instant::now();
+    let tx = Transaction::parse(&text).unwrap();
+    let elapsed = start.elapsed();
+    let Statement::AddRegion(def) = &tx.statements[0].value else {
+        panic!("not a region");
+    };
+    assert_eq!(def.prefixes.len(), 1_000_000);
+    println!(
+        "parsed {} bytes, 1,000,000 prefixes in {:?} ({:.0} MB/s)",
+        text.len(),
+        elapsed,
+        text.len() as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    assert!(elapsed.as_secs_f64() < 1.0, "took {elapsed:?}");
+}
