@@ -17,10 +17,12 @@ pub mod lookup_codec;
 pub mod geo;
 pub mod name;
 pub mod status;
+pub mod tables;
 pub mod transaction;
 pub mod transaction_codec;
 
 pub use error::{ParseError, Pos};
 pub use name::{DnsName, Name};
+pub use tables::Tables;
 pub use transaction::Transaction;
 pub use transaction_codec::EndDetector;

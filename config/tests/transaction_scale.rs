@@ -39,3 +39,22 @@ fn a_million_prefix_region_parses_in_under_a_second() {
     );
     assert!(elapsed.as_secs_f64() < 1.0, "took {elapsed:?}");
 }
+
+#[test]
+#[ignore = "timing: meaningful only in release builds"]
+fn a_million_prefix_region_applies_to_tables_in_under_a_second() {
+    let tx = Transaction::parse(&million_prefix_transaction()).unwrap();
+    let start = Instant::now();
+    let mut tables = broker_config::Tables::new();
+    tables.apply(&tx).unwrap();
+    let first = start.elapsed();
+    // A later transaction that leaves regions alone must not pay for them.
+    let small = Transaction::parse("ADD CVG c { BIG, [1 = A:192.0.2.1;]; }!").unwrap();
+    let start = Instant::now();
+    tables.apply(&small).unwrap();
+    let second = start.elapsed();
+    println!("apply 1,000,000 prefixes: {first:?}; then a coverage: {second:?}");
+    assert_eq!(tables.regions().values().next().unwrap().len(), 1_000_000);
+    assert!(first.as_secs_f64() < 1.0, "took {first:?}");
+    assert!(second.as_secs_f64() < 0.01, "took {second:?}");
+}
