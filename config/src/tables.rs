@@ -7,6 +7,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -33,11 +34,96 @@ pub struct Tables {
     customers: BTreeMap<DnsName, Name>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 struct RegionTable {
     by_name: BTreeMap<Name, Vec<IpNet>>,
-    /// Which region holds each prefix, to refuse a prefix in two regions.
-    owner: HashMap<IpNet, Name>,
+    /// Which region holds each prefix, to refuse a prefix in two regions. Regions are
+    /// numbered so that a million-entry index holds no strings.
+    owner: HashMap<IpNet, RegionId, BuildHasherDefault<PrefixHasher>>,
+    ids: HashMap<Name, RegionId>,
+    names: HashMap<RegionId, Name>,
+    next_id: RegionId,
+}
+
+type RegionId = u32;
+
+/// Two tables are equal when they hold the same regions; ids and the index follow.
+impl PartialEq for RegionTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_name == other.by_name
+    }
+}
+
+impl Eq for RegionTable {}
+
+impl RegionTable {
+    /// Removes a region's prefixes (its id stays, for an `ADD` that replaces it).
+    fn remove_prefixes(&mut self, name: &str) {
+        if let Some(old) = self.by_name.remove(name) {
+            for net in &old {
+                self.owner.remove(net);
+            }
+        }
+    }
+
+    fn id_of(&mut self, name: &Name) -> RegionId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ids.insert(name.clone(), id);
+        self.names.insert(id, name.clone());
+        id
+    }
+
+    fn forget(&mut self, name: &str) {
+        self.remove_prefixes(name);
+        if let Some(id) = self.ids.remove(name) {
+            self.names.remove(&id);
+        }
+    }
+}
+
+/// An FxHash-style hasher for prefixes: the index holds already-parsed prefixes, and
+/// SipHash's flood resistance costs more than it guards here.
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl PrefixHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 impl Tables {
@@ -63,7 +149,8 @@ impl Tables {
 
     /// The region that holds exactly this prefix, if any.
     pub fn region_of_prefix(&self, net: &IpNet) -> Option<&Name> {
-        self.regions.owner.get(net)
+        let id = self.regions.owner.get(net)?;
+        self.regions.names.get(id)
     }
 
     /// True when no table holds anything.
@@ -171,32 +258,29 @@ impl Tables {
             return Err(reserved(pos));
         }
         let regions = Arc::make_mut(&mut self.regions);
-        if let Some(old) = regions.by_name.remove(&def.name) {
-            for net in &old {
-                regions.owner.remove(net);
-            }
-        }
+        regions.remove_prefixes(def.name.as_str());
+        let id = regions.id_of(&def.name);
         regions.owner.reserve(def.prefixes.len());
         for net in &def.prefixes {
             match regions.owner.entry(*net) {
-                Entry::Occupied(e) if *e.get() == def.name => {
+                Entry::Occupied(e) if *e.get() == id => {
                     return Err(ParseError::new(
                         pos,
                         format!("prefix {net} appears twice in region {}", def.name),
                     ));
                 }
                 Entry::Occupied(e) => {
+                    let other = regions.names.get(e.get()).map_or("?", Name::as_str);
                     return Err(ParseError::new(
                         pos,
                         format!(
-                            "prefix {net} of region {} is already in region {}",
-                            def.name,
-                            e.get()
+                            "prefix {net} of region {} is already in region {other}",
+                            def.name
                         ),
                     ));
                 }
                 Entry::Vacant(e) => {
-                    e.insert(def.name.clone());
+                    e.insert(id);
                 }
             }
         }
@@ -238,12 +322,7 @@ impl Tables {
                         format!("region {name} is still used by coverage {coverage}"),
                     ));
                 }
-                let regions = Arc::make_mut(&mut self.regions);
-                if let Some(old) = regions.by_name.remove(name) {
-                    for net in &old {
-                        regions.owner.remove(net);
-                    }
-                }
+                Arc::make_mut(&mut self.regions).forget(name);
             }
             TableKind::Coverage => {
                 if !self.coverages.contains_key(name) {
