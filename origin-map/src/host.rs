@@ -1,0 +1,271 @@
+//! Canonical host text: every comparison in this crate is made on it.
+//!
+//! Canonical means what the WHATWG URL parser (`url`) makes of a host — lower-case, IDN
+//! as punycode, IPv4 in dotted decimal whatever the notation was (`127.1`, `0x7f.0.0.1`,
+//! `2130706433`, octal), IPv6 compressed in brackets — minus one trailing dot, within DNS
+//! lengths. Two spellings of one host give one text; text of different hosts differs.
+
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
+
+use url::Host;
+
+/// Longest canonical host name accepted (DNS limit).
+pub const MAX_HOST_LEN: usize = 253;
+/// Longest label of a host name (DNS limit).
+pub const MAX_LABEL_LEN: usize = 63;
+/// Bound on raw input, checked before any parsing: a Unicode host can be longer than its
+/// punycode form, never by this much.
+const MAX_RAW_HOST_LEN: usize = 1024;
+
+/// Why a text is not a host (or `host:port`) this crate accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// Nothing where a host was expected.
+    #[error("empty host")]
+    Empty,
+    /// Longer than 253 characters (or absurdly long raw input).
+    #[error("host too long")]
+    TooLong,
+    /// Contains `%`: the URL parser would decode it, so one host would have two spellings.
+    #[error("percent-encoded host")]
+    PercentEncoded,
+    /// Contains `@`, the user-info separator.
+    #[error("user info in host")]
+    UserInfo,
+    /// Refused by the WHATWG host parser (forbidden code point, bad IP literal, bad IDN).
+    #[error("not a valid host")]
+    Invalid,
+    /// Two dots in a row, or a leading dot.
+    #[error("empty label in host")]
+    EmptyLabel,
+    /// A label longer than 63 characters.
+    #[error("host label longer than 63 characters")]
+    LabelTooLong,
+    /// A port that is not a number from 1 to 65535.
+    #[error("invalid port")]
+    BadPort,
+    /// An origin key written with port 80 or 443; the host alone says that.
+    #[error("default port written out: write the host alone")]
+    DefaultPort,
+}
+
+/// The canonical text of `input`, borrowed when it already is canonical (the common case
+/// costs no allocation).
+pub fn canonical_host(input: &str) -> Result<Cow<'_, str>, HostError> {
+    if input.is_empty() {
+        return Err(HostError::Empty);
+    }
+    if input.len() > MAX_RAW_HOST_LEN {
+        return Err(HostError::TooLong);
+    }
+    if input.contains('%') {
+        return Err(HostError::PercentEncoded);
+    }
+    if input.contains('@') {
+        return Err(HostError::UserInfo);
+    }
+    let canonical = if is_canonical_domain(input) {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(parse_with_url(input)?)
+    };
+    check_dns_lengths(&canonical)?;
+    Ok(canonical)
+}
+
+/// True for text the WHATWG host parser returns unchanged: lower-case ASCII letters,
+/// digits, `-` and `.`, no trailing dot, no punycode label to validate, and a last label
+/// starting with a letter (so it cannot be read as an IPv4 number).
+fn is_canonical_domain(s: &str) -> bool {
+    let simple = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let last_starts_with_letter = s
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.bytes().next())
+        .is_some_and(|b| b.is_ascii_lowercase());
+    simple && last_starts_with_letter && !s.starts_with("xn--") && !s.contains(".xn--")
+}
+
+fn parse_with_url(input: &str) -> Result<String, HostError> {
+    match Host::parse(input).map_err(|_| HostError::Invalid)? {
+        Host::Domain(mut domain) => {
+            if domain.ends_with('.') {
+                domain.pop();
+            }
+            Ok(domain)
+        }
+        ip => Ok(ip.to_string()),
+    }
+}
+
+fn check_dns_lengths(host: &str) -> Result<(), HostError> {
+    if host.is_empty() {
+        return Err(HostError::Empty);
+    }
+    if host.starts_with('[') {
+        return Ok(());
+    }
+    if host.len() > MAX_HOST_LEN {
+        return Err(HostError::TooLong);
+    }
+    for label in host.split('.') {
+        if label.is_empty() {
+            return Err(HostError::EmptyLabel);
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err(HostError::LabelTooLong);
+        }
+    }
+    Ok(())
+}
+
+/// True when canonical `host` is an IP literal rather than a name.
+pub(crate) fn is_ip_literal(host: &str) -> bool {
+    host.starts_with('[') || host.parse::<Ipv4Addr>().is_ok()
+}
+
+/// Splits `host[:port]` (IPv6 in brackets) without judging either part.
+pub(crate) fn split_host_port(input: &str) -> Result<(&str, Option<&str>), HostError> {
+    if input.starts_with('[') {
+        let close = input.find(']').ok_or(HostError::Invalid)?;
+        let (host, rest) = input.split_at(close + 1);
+        return match rest.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port))),
+            None if rest.is_empty() => Ok((host, None)),
+            None => Err(HostError::Invalid),
+        };
+    }
+    Ok(match input.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (input, None),
+    })
+}
+
+/// A port number: 1 to 5 digits, from 1 to 65535.
+pub(crate) fn parse_port(text: &str) -> Result<u16, HostError> {
+    if text.is_empty() || text.len() > 5 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HostError::BadPort);
+    }
+    match text.parse::<u16>() {
+        Ok(0) | Err(_) => Err(HostError::BadPort),
+        Ok(port) => Ok(port),
+    }
+}
+
+/// True when `text` is the way this crate writes `port` (no sign, no leading zero).
+pub(crate) fn is_canonical_port_text(text: &str) -> bool {
+    !text.starts_with('0') && parse_port(text).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> Result<String, HostError> {
+        canonical_host(s).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn ipv4_notations_become_dotted_decimal() {
+        for s in [
+            "127.1",
+            "0x7f.0.0.1",
+            "2130706433",
+            "0177.0.0.1",
+            "127.0.0.1.",
+            "0x7F.1",
+        ] {
+            assert_eq!(canon(s).as_deref(), Ok("127.0.0.1"), "{s}");
+        }
+    }
+
+    #[test]
+    fn ipv6_is_compressed_in_brackets() {
+        assert_eq!(
+            canon("[0:0:0:0:0:ffff:7f00:1]").as_deref(),
+            Ok("[::ffff:7f00:1]")
+        );
+        assert_eq!(
+            canon("[::FFFF:127.0.0.1]").as_deref(),
+            Ok("[::ffff:7f00:1]")
+        );
+        assert_eq!(canon("[::1"), Err(HostError::Invalid));
+    }
+
+    #[test]
+    fn names_are_lower_case_punycode_without_trailing_dot() {
+        assert_eq!(canon("IMG.Xyz.COM.").as_deref(), Ok("img.xyz.com"));
+        assert_eq!(
+            canon("bücher.example").as_deref(),
+            Ok("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            canon("XN--BCHER-KVA.example").as_deref(),
+            Ok("xn--bcher-kva.example")
+        );
+        assert_eq!(canon("img。xyz。com").as_deref(), Ok("img.xyz.com"));
+    }
+
+    #[test]
+    fn canonical_names_are_borrowed() {
+        assert!(matches!(
+            canonical_host("img.xyz.com"),
+            Ok(Cow::Borrowed(_))
+        ));
+    }
+
+    #[test]
+    fn tricks_are_refused() {
+        assert_eq!(canon(""), Err(HostError::Empty));
+        assert_eq!(canon("."), Err(HostError::Empty));
+        assert_eq!(canon("img%2exyz.com"), Err(HostError::PercentEncoded));
+        assert_eq!(canon("evil.com@img.xyz.com"), Err(HostError::UserInfo));
+        assert_eq!(canon("img.xyz.com/evil"), Err(HostError::Invalid));
+        assert_eq!(canon("img.xyz.com\\evil"), Err(HostError::Invalid));
+        assert_eq!(canon("a..b"), Err(HostError::EmptyLabel));
+        assert_eq!(canon("xn--zz"), Err(HostError::Invalid));
+        assert_eq!(canon(&"a".repeat(64)), Err(HostError::LabelTooLong));
+        assert_eq!(
+            canon(&format!("{}a", "a.".repeat(127))),
+            Err(HostError::TooLong)
+        );
+        assert!(
+            canon(&"a.".repeat(127)).is_ok(),
+            "253 characters and a trailing dot"
+        );
+        assert_eq!(canon(&"a".repeat(2000)), Err(HostError::TooLong));
+        assert_eq!(canon("256.0.0.1"), Err(HostError::Invalid));
+    }
+
+    #[test]
+    fn host_and_port_split() {
+        assert_eq!(split_host_port("a.b:80"), Ok(("a.b", Some("80"))));
+        assert_eq!(split_host_port("a.b"), Ok(("a.b", None)));
+        assert_eq!(split_host_port("[::1]:8000"), Ok(("[::1]", Some("8000"))));
+        assert_eq!(split_host_port("[::1]x"), Err(HostError::Invalid));
+        assert_eq!(parse_port("8080"), Ok(8080));
+        for bad in ["", "0", "65536", "+80", "8o", "123456", "1:2"] {
+            assert_eq!(parse_port(bad), Err(HostError::BadPort), "{bad}");
+        }
+        assert!(!is_canonical_port_text("080"));
+        assert!(is_canonical_port_text("8080"));
+    }
+
+    proptest::proptest! {
+        /// The allocation-free path must agree with the WHATWG parser on what it accepts.
+        #[test]
+        fn fast_path_agrees_with_url(s in "[a-z0-9.-]{1,30}") {
+            if is_canonical_domain(&s) {
+                let slow = parse_with_url(&s).map_err(|_| ()).and_then(|h| {
+                    check_dns_lengths(&h).map(|()| h).map_err(|_| ())
+                });
+                let fast = check_dns_lengths(&s).map(|()| s.clone()).map_err(|_| ());
+                proptest::prop_assert_eq!(fast, slow);
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! What a partner publishes for the offloading side: the URL form its edge accepts.
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::authority::Authority;
+use crate::host::HostError;
+use crate::origin_key::OriginKey;
+
+/// Why a partner form or an offload list is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PartnerFormError {
+    /// An entry that is not a valid `host[:port]`.
+    #[error("{input:?}: {source}")]
+    Host {
+        /// The entry as written.
+        input: String,
+        /// What is wrong with it.
+        source: HostError,
+    },
+    /// A semantic suffix must be a name: an IP literal cannot have names below it.
+    #[error("semantic suffix {0:?} is an IP address")]
+    SuffixIsIp(String),
+    /// A table form without entries.
+    #[error("table form with an empty table")]
+    EmptyTable,
+    /// Two table entries for one origin host.
+    #[error("origin {0:?} is mapped twice")]
+    DuplicateOrigin(String),
+    /// Two origins mapped to one partner host: the edge could not tell them apart.
+    #[error("partner host {0:?} is mapped from two origins")]
+    PartnerHostReused(String),
+}
+
+fn entry<T>(
+    input: &str,
+    parse: impl FnOnce(&str) -> Result<T, HostError>,
+) -> Result<T, PartnerFormError> {
+    parse(input).map_err(|source| PartnerFormError::Host {
+        input: input.to_owned(),
+        source,
+    })
+}
+
+/// A host name of the partner's edge as it appears in rewritten URLs, with an optional
+/// port (`foo.cdn-g.example`, or `foo.cdn-g.example:8090` for an edge on another port).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartnerHost(Authority);
+
+impl PartnerHost {
+    /// Reads `host[:port]`, canonicalising the host.
+    pub fn parse(input: &str) -> Result<Self, HostError> {
+        Authority::parse(input).map(Self)
+    }
+
+    /// The canonical text, `host` or `host:port`, as written into URLs.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The canonical host without the port.
+    pub fn host(&self) -> &str {
+        self.0.host()
+    }
+
+    /// The port, when one is given.
+    pub fn port(&self) -> Option<u16> {
+        self.0.port()
+    }
+}
+
+impl fmt::Display for PartnerHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The URL form a partner G's edge accepts from this offloading CDN (spec §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartnerForm {
+    /// `http://<host>/<origin-host[:port]>/<path>`.
+    Embedded {
+        /// The partner host that tells G which offloader the request is for.
+        host: PartnerHost,
+    },
+    /// `http://<map[origin]>/<path>`.
+    Table {
+        /// Origin host -> partner host.
+        map: HashMap<OriginKey, PartnerHost>,
+    },
+    /// `http://<origin-host>.<suffix>/<path>`; the suffix includes this CDN's label
+    /// (`c.cdn-g.example`). Origins with a port cannot be written in this form.
+    Semantic {
+        /// The suffix appended to origin host names, with an optional port.
+        suffix: PartnerHost,
+    },
+}
+
+impl PartnerForm {
+    /// The embedded form with partner host `host`.
+    pub fn embedded(host: &str) -> Result<Self, PartnerFormError> {
+        Ok(Self::Embedded {
+            host: entry(host, PartnerHost::parse)?,
+        })
+    }
+
+    /// The semantic form with `suffix` (a name, not an IP literal).
+    pub fn semantic(suffix: &str) -> Result<Self, PartnerFormError> {
+        let suffix = entry(suffix, PartnerHost::parse)?;
+        if suffix.0.is_ip() {
+            return Err(PartnerFormError::SuffixIsIp(suffix.as_str().to_owned()));
+        }
+        Ok(Self::Semantic { suffix })
+    }
+
+    /// The table form from `(origin host, partner host)` entries.
+    pub fn table<'a>(
+        entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, PartnerFormError> {
+        let mut map = HashMap::new();
+        let mut partner_hosts = HashSet::new();
+        for (origin, partner) in entries {
+            let origin = entry(origin, OriginKey::parse)?;
+            let partner = entry(partner, PartnerHost::parse)?;
+            if !partner_hosts.insert(partner.clone()) {
+                return Err(PartnerFormError::PartnerHostReused(
+                    partner.as_str().to_owned(),
+                ));
+            }
+            if let Some(_old) = map.insert(origin.clone(), partner) {
+                return Err(PartnerFormError::DuplicateOrigin(
+                    origin.as_str().to_owned(),
+                ));
+            }
+        }
+        if map.is_empty() {
+            return Err(PartnerFormError::EmptyTable);
+        }
+        Ok(Self::Table { map })
+    }
+}
+
+/// The origin hosts of a customer that may be offloaded to a partner (`offload = [...]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OffloadHosts(HashSet<OriginKey>);
+
+impl OffloadHosts {
+    /// Reads `host[:port]` entries.
+    pub fn new<'a>(hosts: impl IntoIterator<Item = &'a str>) -> Result<Self, PartnerFormError> {
+        hosts
+            .into_iter()
+            .map(|h| entry(h, OriginKey::parse))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// True when the canonical key text `key` is listed.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains(key)
+    }
+
+    /// The listed keys.
+    pub fn iter(&self) -> impl Iterator<Item = &OriginKey> {
+        self.0.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_built_from_plain_values() {
+        assert!(matches!(PartnerForm::embedded("FOO.cdn-g.example"),
+            Ok(PartnerForm::Embedded { host }) if host.as_str() == "foo.cdn-g.example"));
+        assert!(matches!(PartnerForm::semantic("c.cdn-g.example:8090"),
+            Ok(PartnerForm::Semantic { suffix }) if suffix.port() == Some(8090)));
+        let table = PartnerForm::table([("img.xyz.com", "xyz.cdn-g.example")]).unwrap();
+        let PartnerForm::Table { map } = table else {
+            panic!("not a table")
+        };
+        assert_eq!(
+            map.get("img.xyz.com").map(PartnerHost::as_str),
+            Some("xyz.cdn-g.example")
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_typed_errors() {
+        assert_eq!(
+            PartnerForm::embedded("a@b"),
+            Err(PartnerFormError::Host {
+                input: "a@b".into(),
+                source: HostError::UserInfo
+            })
+        );
+        assert_eq!(
+            PartnerForm::semantic("10.0.0.1"),
+            Err(PartnerFormError::SuffixIsIp("10.0.0.1".into()))
+        );
+        assert_eq!(PartnerForm::table([]), Err(PartnerFormError::EmptyTable));
+        assert_eq!(
+            PartnerForm::table([("a.com", "x.g"), ("A.com.", "y.g")]),
+            Err(PartnerFormError::DuplicateOrigin("a.com".into()))
+        );
+        assert_eq!(
+            PartnerForm::table([("a.com", "x.g"), ("b.com", "X.g")]),
+            Err(PartnerFormError::PartnerHostReused("x.g".into()))
+        );
+        assert!(OffloadHosts::new(["img.xyz.com:80"]).is_err());
+    }
+
+    #[test]
+    fn offload_hosts_match_canonical_text() {
+        let hosts = OffloadHosts::new(["IMG.xyz.com", "img.xyz.com:8080"]).unwrap();
+        assert!(hosts.contains("img.xyz.com"));
+        assert!(hosts.contains("img.xyz.com:8080"));
+        assert!(!hosts.contains("IMG.xyz.com"));
+        assert_eq!(hosts.iter().count(), 2);
+    }
+}
