@@ -10,6 +10,7 @@
 //! these formats itself.
 #![warn(missing_docs)]
 
+pub mod deploy;
 pub mod error;
 pub mod grammar;
 pub mod lexer;

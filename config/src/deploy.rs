@@ -1,0 +1,315 @@
+//! Spec §7: the deployment file, one TOML file that says which roles a process plays.
+//!
+//! [`Deployment::parse`] takes the text and the file's name (for relative paths); it
+//! reports every problem it finds, each at its `LINE:COL`, not just the first. The
+//! pipeline: TOML text → raw serde structs (`deny_unknown_fields`, values `Spanned`) →
+//! validated [`Deployment`]. [`Deployment::to_toml`] prints the canonical file back.
+//!
+//! ```
+//! use broker_config::deploy::Deployment;
+//! let text = "[node]\nname = \"C\"\n[proxy]\nlisten = \"127.0.0.1:8080\"\n";
+//! let d = Deployment::parse(text, "conf/c.toml".as_ref()).unwrap();
+//! assert_eq!(d.node.name.as_str(), "C");
+//! assert_eq!(d.proxy.unwrap().listen.port(), 8080);
+//! ```
+
+mod error;
+mod print;
+mod raw;
+mod validate;
+mod values;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+
+pub use error::{DeployError, DeployErrors, Problem};
+pub use values::{HttpUrl, OriginHost, Scheme, TlsFiles, Token, UrlHost};
+
+use crate::name::{DnsName, Name};
+
+/// `[dns] ttl` when the file gives none (seconds).
+pub const DEFAULT_DNS_TTL: u32 = 20;
+/// `[edge] cache_mb` when the file gives none.
+pub const DEFAULT_CACHE_MB: u64 = 256;
+
+/// A whole deployment file: a role runs when its table is present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    /// `[node]`: who we are.
+    pub node: Node,
+    /// `[dns]`: the brokering DNS engine role.
+    pub dns: Option<DnsRole>,
+    /// `[control]`: the control component role.
+    pub control: Option<ControlRole>,
+    /// `[proxy]`: the front proxy role (offloading side).
+    pub proxy: Option<ProxyRole>,
+    /// `[[partner]]`: CDNs we may offload to, in file order.
+    pub partners: Vec<Partner>,
+    /// `[[customer]]`: our customers, in file order.
+    pub customers: Vec<Customer>,
+    /// `[edge]`: the partner edge role (granting side).
+    pub edge: Option<EdgeRole>,
+}
+
+/// `[node]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// This CDN's id: the CDN-ID in the alerts it sends, its `ADD CDN` name.
+    pub name: Name,
+}
+
+/// `[dns]`: the brokering DNS engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsRole {
+    /// UDP and TCP addresses answering queries.
+    pub listen: Vec<SocketAddr>,
+    /// The control port (spec §1 transactions).
+    pub control: SocketAddr,
+    /// Names put in the SOA/NS records of served domains.
+    pub ns: Vec<DnsName>,
+    /// TTL of redirecting answers, seconds.
+    pub ttl: u32,
+    /// Where to log queries, if anywhere.
+    pub query_log: Option<PathBuf>,
+    /// A transaction (spec §1) applied at start.
+    pub load: Option<PathBuf>,
+    /// Prometheus endpoint.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// `[control]`: the control component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlRole {
+    /// regions.txt (spec §2).
+    pub regions: PathBuf,
+    /// cdn.txt (spec §2).
+    pub cdns: PathBuf,
+    /// customer.txt (spec §2).
+    pub customers: PathBuf,
+    /// The DNS engines' control ports it drives.
+    pub engines: Vec<SocketAddr>,
+    /// Management port (spec §3), if opened.
+    pub management: Option<SocketAddr>,
+    /// HTTP API, operator page and metrics, if opened.
+    pub api: Option<SocketAddr>,
+    /// Credential of `management` and `api` (present when either is set or `alerts` is).
+    pub token: Option<Token>,
+    /// HTTPS receiver of partners' alerts (spec §4), if opened.
+    pub alerts: Option<SocketAddr>,
+    /// Certificate for `alerts` (present when `alerts` is).
+    pub tls: Option<TlsFiles>,
+}
+
+/// `[proxy]`: the front proxy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyRole {
+    /// Where clients connect.
+    pub listen: SocketAddr,
+    /// One extra port per partner that forces that partner.
+    pub special_ports: BTreeMap<Name, SocketAddr>,
+    /// Peers whose `X-Forwarded-For` is believed (a bare address is a /32 or /128).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Prometheus endpoint.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// `[[partner]]`: a CDN we may offload to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partner {
+    /// Its name, as in `ADD CDN <name>` of cdn.txt.
+    pub name: Name,
+    /// The URL form its edge accepts from us (spec §5).
+    pub form: UrlForm,
+    /// Embedded form: the partner host; semantic form: the suffix that follows the origin
+    /// host (our label included). Always present for these two forms.
+    pub host: Option<DnsName>,
+    /// Table form: origin host → partner host. Never empty for the table form. (Keys of
+    /// the forms not chosen may be given too: they are kept, not used.)
+    pub table: BTreeMap<OriginHost, DnsName>,
+    /// Its status reports (spec §4), HTTPS.
+    pub status: Option<HttpUrl>,
+    /// Our bearer token towards it.
+    pub token: Option<Token>,
+    /// Trust roots for its TLS; `None`: the system's.
+    pub ca: Option<PathBuf>,
+}
+
+/// The three URL forms of spec §5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UrlForm {
+    /// `http://<host>/<origin-host>/<path>`.
+    Embedded,
+    /// `http://<table[origin-host]>/<path>`.
+    Table,
+    /// `http://<origin-host>.<host>/<path>`.
+    Semantic,
+}
+
+impl UrlForm {
+    /// The name used for `form` in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Table => "table",
+            Self::Semantic => "semantic",
+        }
+    }
+}
+
+/// `[[customer]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Customer {
+    /// Its name, as in `ADD CST <name>` of customer.txt.
+    pub name: Name,
+    /// Hosts whose root pages go through the front proxy.
+    pub site: Vec<OriginHost>,
+    /// Hosts of embedded content that may go to a partner.
+    pub offload: Vec<OriginHost>,
+    /// Names DNS-outsourced to us.
+    pub dns: Vec<DnsName>,
+    /// Where each host is really fetched from (names every `site` host).
+    pub origin: BTreeMap<OriginHost, HttpUrl>,
+}
+
+/// `[edge]`: the partner edge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeRole {
+    /// Where offloaded clients connect.
+    pub listen: SocketAddr,
+    /// Status report server (spec §4, HTTPS), if any.
+    pub status: Option<SocketAddr>,
+    /// Certificate for `status` (present when `status` is).
+    pub tls: Option<TlsFiles>,
+    /// Cache size, MiB.
+    pub cache_mb: u64,
+    /// Prometheus endpoint.
+    pub metrics: Option<SocketAddr>,
+    /// The CDNs that offload to us.
+    pub offloaders: Vec<Offloader>,
+}
+
+/// `[[edge.offloader]]`: a CDN that offloads to us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offloader {
+    /// Its name (the CDN-ID we check and report to).
+    pub name: Name,
+    /// The bearer token it presents.
+    pub token: Token,
+    /// Capacity reserved for it; `None`: no alerts.
+    pub capacity_kbps: Option<u64>,
+    /// Embedded-form partner hosts that mean this offloader.
+    pub embedded_hosts: Vec<DnsName>,
+    /// Semantic-form suffix that means this offloader.
+    pub semantic_suffix: Option<DnsName>,
+    /// Table form: partner host → origin host.
+    pub table: BTreeMap<DnsName, OriginHost>,
+    /// Allowed origin hosts and their back doors.
+    pub origins: BTreeMap<OriginHost, HttpUrl>,
+    /// Its load agent's alert URL, HTTPS.
+    pub alert: Option<HttpUrl>,
+    /// Trust roots for `alert`; `None`: the system's.
+    pub ca: Option<PathBuf>,
+}
+
+impl Deployment {
+    /// Parses and validates a deployment file. `file` names it: relative paths in it are
+    /// resolved against its folder; it is not read.
+    pub fn parse(text: &str, file: &Path) -> Result<Self, DeployErrors> {
+        validate::parse(text, base_dir(file))
+    }
+
+    /// Reads and parses a deployment file from disk.
+    pub fn read(file: &Path) -> Result<Self, ReadError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ReadError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, file).map_err(|errors| ReadError::Invalid {
+            file: file.to_owned(),
+            errors,
+        })
+    }
+
+    /// The canonical TOML of this deployment; paths under `file`'s folder are written
+    /// relative to it, so `parse(to_toml(f), f)` gives the deployment back.
+    pub fn to_toml(&self, file: &Path) -> String {
+        print::to_toml(self, base_dir(file))
+    }
+
+    /// Every file this deployment names that cdnbroker reads at start, with the key that
+    /// names it (`control.regions`, `edge.tls.cert`...). Output files (`query_log`) are not
+    /// listed.
+    pub fn input_files(&self) -> Vec<(&'static str, &Path)> {
+        let mut files: Vec<(&'static str, &Path)> = Vec::new();
+        if let Some(dns) = &self.dns {
+            files.extend(dns.load.as_deref().map(|p| ("dns.load", p)));
+        }
+        if let Some(c) = &self.control {
+            files.push(("control.regions", &c.regions));
+            files.push(("control.cdns", &c.cdns));
+            files.push(("control.customers", &c.customers));
+            if let Some(tls) = &c.tls {
+                files.push(("control.tls.cert", &tls.cert));
+                files.push(("control.tls.key", &tls.key));
+            }
+        }
+        for p in &self.partners {
+            files.extend(p.ca.as_deref().map(|ca| ("partner.ca", ca)));
+        }
+        if let Some(edge) = &self.edge {
+            if let Some(tls) = &edge.tls {
+                files.push(("edge.tls.cert", &tls.cert));
+                files.push(("edge.tls.key", &tls.key));
+            }
+            for o in &edge.offloaders {
+                files.extend(o.ca.as_deref().map(|ca| ("edge.offloader.ca", ca)));
+            }
+        }
+        files
+    }
+}
+
+/// [`Deployment::read`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file has errors; printed one `FILE:LINE:COL: message` per line.
+    #[error("{}", prefix_lines(file, errors))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Its errors.
+        errors: DeployErrors,
+    },
+}
+
+fn prefix_lines(file: &Path, errors: &DeployErrors) -> String {
+    let lines: Vec<String> = errors
+        .errors
+        .iter()
+        .map(|e| format!("{}:{e}", file.display()))
+        .collect();
+    lines.join("\n")
+}
+
+fn base_dir(file: &Path) -> &Path {
+    file.parent().unwrap_or(Path::new(""))
+}
+
+/// An address in `trusted_proxies`: a bare address is the prefix of just that address.
+fn parse_trusted(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}

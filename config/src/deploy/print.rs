@@ -1,0 +1,136 @@
+//! A [`Deployment`] back to canonical TOML, through the same raw structs the parser reads.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::raw::{
+    RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode, RawOffloader, RawPartner,
+    RawProxy, RawTls, S, StrMap,
+};
+use super::values::TlsFiles;
+use super::{DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment};
+
+pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
+    let p = Printer { base };
+    let doc = RawDocument {
+        node: RawNode {
+            name: s(&d.node.name),
+        },
+        dns: d.dns.as_ref().map(|dns| RawDns {
+            listen: list(&dns.listen),
+            control: s(dns.control),
+            ns: list(&dns.ns),
+            ttl: (dns.ttl != DEFAULT_DNS_TTL).then(|| Spanned::new(0..0, dns.ttl)),
+            query_log: dns.query_log.as_deref().map(|f| p.path(f)),
+            load: dns.load.as_deref().map(|f| p.path(f)),
+            metrics: dns.metrics.map(s),
+        }),
+        control: d.control.as_ref().map(|c| RawControl {
+            regions: p.path(&c.regions),
+            cdns: p.path(&c.cdns),
+            customers: p.path(&c.customers),
+            engines: list(&c.engines),
+            management: c.management.map(s),
+            api: c.api.map(s),
+            token: c.token.as_ref().map(|t| s(t.expose())),
+            alerts: c.alerts.map(s),
+            tls: c.tls.as_ref().map(|t| p.tls(t)),
+        }),
+        proxy: d.proxy.as_ref().map(|proxy| RawProxy {
+            listen: s(proxy.listen),
+            special_ports: map(&proxy.special_ports),
+            trusted_proxies: list(&proxy.trusted_proxies),
+            metrics: proxy.metrics.map(s),
+        }),
+        partner: d
+            .partners
+            .iter()
+            .map(|partner| RawPartner {
+                name: s(&partner.name),
+                form: s(partner.form.as_str()),
+                host: partner.host.as_ref().map(s),
+                table: (!partner.table.is_empty()).then(|| Spanned::new(0..0, map(&partner.table))),
+                status: partner.status.as_ref().map(s),
+                token: partner.token.as_ref().map(|t| s(t.expose())),
+                ca: partner.ca.as_deref().map(|f| p.path(f)),
+            })
+            .collect(),
+        customer: d
+            .customers
+            .iter()
+            .map(|c| RawCustomer {
+                name: s(&c.name),
+                site: list(&c.site),
+                offload: list(&c.offload),
+                dns: list(&c.dns),
+                origin: map(&c.origin),
+            })
+            .collect(),
+        edge: d.edge.as_ref().map(|e| RawEdge {
+            listen: s(e.listen),
+            status: e.status.map(s),
+            tls: e.tls.as_ref().map(|t| p.tls(t)),
+            cache_mb: (e.cache_mb != DEFAULT_CACHE_MB).then(|| Spanned::new(0..0, e.cache_mb)),
+            metrics: e.metrics.map(s),
+            offloader: e
+                .offloaders
+                .iter()
+                .map(|o| {
+                    Spanned::new(
+                        0..0,
+                        RawOffloader {
+                            name: s(&o.name),
+                            token: s(o.token.expose()),
+                            capacity_kbps: o.capacity_kbps.map(|c| Spanned::new(0..0, c)),
+                            embedded_hosts: list(&o.embedded_hosts),
+                            semantic_suffix: o.semantic_suffix.as_ref().map(s),
+                            table: map(&o.table),
+                            origins: map(&o.origins),
+                            alert: o.alert.as_ref().map(s),
+                            ca: o.ca.as_deref().map(|f| p.path(f)),
+                        },
+                    )
+                })
+                .collect(),
+        }),
+    };
+    // Every field is a string, an integer, an array or a table of those: serializing
+    // cannot fail.
+    toml::to_string(&doc).unwrap_or_default()
+}
+
+struct Printer<'a> {
+    base: &'a Path,
+}
+
+impl Printer<'_> {
+    fn path(&self, p: &Path) -> S<String> {
+        let shown = p.strip_prefix(self.base).unwrap_or(p);
+        s(shown.display())
+    }
+
+    fn tls(&self, t: &TlsFiles) -> S<RawTls> {
+        Spanned::new(
+            0..0,
+            RawTls {
+                cert: self.path(&t.cert),
+                key: self.path(&t.key),
+            },
+        )
+    }
+}
+
+fn s(v: impl Display) -> S<String> {
+    Spanned::new(0..0, v.to_string())
+}
+
+fn list<T: Display>(items: &[T]) -> Vec<S<String>> {
+    items.iter().map(s).collect()
+}
+
+fn map<K: Display, V: Display>(m: &BTreeMap<K, V>) -> StrMap {
+    m.iter().map(|(k, v)| (s(k), s(v))).collect()
+}

@@ -1,0 +1,157 @@
+//! The deployment file as serde sees it: one struct per table of spec §7, unknown keys
+//! refused, every value that needs a check kept `Spanned` so that its error can point at
+//! it. The same structs print the canonical file (spans are then empty).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+pub(crate) type S<T> = Spanned<T>;
+/// A TOML table of strings to strings (`origin = { "a" = "b" }`), keys spanned too.
+pub(crate) type StrMap = BTreeMap<S<String>, S<String>>;
+
+/// The whole document, for printing; parsing reads it section by section.
+#[derive(Debug, Serialize)]
+pub(crate) struct RawDocument {
+    pub(crate) node: RawNode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) dns: Option<RawDns>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) control: Option<RawControl>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) proxy: Option<RawProxy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) partner: Vec<RawPartner>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) customer: Vec<RawCustomer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) edge: Option<RawEdge>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNode {
+    pub(crate) name: S<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDns {
+    pub(crate) listen: Vec<S<String>>,
+    pub(crate) control: S<String>,
+    pub(crate) ns: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ttl: Option<S<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) query_log: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) load: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub(crate) cert: S<String>,
+    pub(crate) key: S<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawControl {
+    pub(crate) regions: S<String>,
+    pub(crate) cdns: S<String>,
+    pub(crate) customers: S<String>,
+    pub(crate) engines: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) management: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) api: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) alerts: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tls: Option<S<RawTls>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProxy {
+    pub(crate) listen: S<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) special_ports: StrMap,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) trusted_proxies: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPartner {
+    pub(crate) name: S<String>,
+    pub(crate) form: S<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) host: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) table: Option<S<StrMap>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ca: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCustomer {
+    pub(crate) name: S<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) site: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) offload: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) dns: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) origin: StrMap,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEdge {
+    pub(crate) listen: S<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tls: Option<S<RawTls>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cache_mb: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) offloader: Vec<S<RawOffloader>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOffloader {
+    pub(crate) name: S<String>,
+    pub(crate) token: S<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) capacity_kbps: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) embedded_hosts: Vec<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) semantic_suffix: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) table: StrMap,
+    pub(crate) origins: StrMap,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) alert: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ca: Option<S<String>>,
+}

@@ -1,0 +1,801 @@
+//! Raw serde sections → a validated [`Deployment`], collecting every error on the way.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::error::{DeployError, DeployErrors, Problem};
+use super::raw::{
+    RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy, RawTls,
+    S, StrMap,
+};
+use super::values::{HttpUrl, OriginHost, Scheme, TlsFiles, Token};
+use super::{
+    ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole, Node,
+    Offloader, Partner, ProxyRole, UrlForm, parse_trusted,
+};
+use crate::error::Pos;
+use crate::name::{DnsName, Name};
+
+pub(super) fn parse(text: &str, base: &Path) -> Result<Deployment, DeployErrors> {
+    let mut ck = Checker {
+        lines: LineIndex::new(text),
+        base,
+        errors: Vec::new(),
+        listeners: Vec::new(),
+    };
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        // A broken document gives half-read tables: report the syntax only.
+        for e in syntax {
+            ck.toml(e, 0);
+        }
+        return Err(ck.into_errors());
+    }
+    let sections = ck.split(root.into_inner());
+    let deployment = ck.deployment(sections);
+    ck.check_listeners();
+    match deployment {
+        Some(d) if ck.errors.is_empty() => Ok(d),
+        _ => Err(ck.into_errors()),
+    }
+}
+
+/// The raw sections; `None` for an absent table, `broken` set when one did not
+/// deserialize (its cross-checks are then skipped rather than reported twice).
+#[derive(Default)]
+struct Sections {
+    node: Option<RawNode>,
+    dns: Option<RawDns>,
+    control: Option<RawControl>,
+    proxy: Option<RawProxy>,
+    partners: Vec<RawPartner>,
+    customers: Vec<RawCustomer>,
+    edge: Option<RawEdge>,
+    broken: bool,
+}
+
+/// Byte offset → `LINE:COL` (1-based, column in bytes).
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts }
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let col = offset - self.starts[line - 1] + 1;
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Pos::new(clamp(line), clamp(col))
+    }
+}
+
+struct Checker<'a> {
+    lines: LineIndex,
+    base: &'a Path,
+    errors: Vec<DeployError>,
+    /// Every address a role listens on, with its key, for the reuse check.
+    listeners: Vec<(SocketAddr, String, usize)>,
+}
+
+impl Checker<'_> {
+    fn into_errors(mut self) -> DeployErrors {
+        self.errors.sort_by_key(DeployError::pos);
+        DeployErrors {
+            errors: self.errors,
+        }
+    }
+
+    fn toml(&mut self, e: toml::de::Error, fallback: usize) {
+        let at = e.span().map_or(fallback, |s| s.start);
+        self.errors.push(DeployError::Toml {
+            pos: self.lines.pos(at),
+            source: e,
+        });
+    }
+
+    fn invalid(&mut self, span: Range<usize>, problem: Problem) {
+        self.errors.push(DeployError::Invalid {
+            pos: self.lines.pos(span.start),
+            problem,
+        });
+    }
+
+    // ---- sections
+
+    fn split(&mut self, root: DeTable<'_>) -> Sections {
+        let mut s = Sections::default();
+        for (key, value) in root {
+            match key.get_ref().as_ref() {
+                "node" => s.node = self.section(value, &mut s.broken),
+                "dns" => s.dns = self.section(value, &mut s.broken),
+                "control" => s.control = self.section(value, &mut s.broken),
+                "proxy" => s.proxy = self.section(value, &mut s.broken),
+                "edge" => s.edge = self.section(value, &mut s.broken),
+                "partner" => s.partners = self.array("partner", value, &mut s.broken),
+                "customer" => s.customers = self.array("customer", value, &mut s.broken),
+                other => self.invalid(key.span(), Problem::UnknownSection(other.to_owned())),
+            }
+        }
+        s
+    }
+
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        broken: &mut bool,
+    ) -> Option<T> {
+        let at = value.span().start;
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.toml(e, at);
+                *broken = true;
+                None
+            }
+        }
+    }
+
+    /// An array of tables, each deserialized alone so that each reports its own error.
+    fn array<T: DeserializeOwned>(
+        &mut self,
+        key: &'static str,
+        value: Spanned<DeValue<'_>>,
+        broken: &mut bool,
+    ) -> Vec<T> {
+        let span = value.span();
+        let DeValue::Array(items) = value.into_inner() else {
+            self.invalid(
+                span,
+                Problem::WrongKind {
+                    key,
+                    expected: "an array of tables ([[...]])",
+                },
+            );
+            *broken = true;
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.section(item.clone(), broken))
+            .collect()
+    }
+
+    fn deployment(&mut self, s: Sections) -> Option<Deployment> {
+        let node = match &s.node {
+            Some(raw) => self.name(&raw.name).map(|name| Node { name }),
+            None => {
+                if !s.broken {
+                    self.invalid(0..0, Problem::MissingSection("node"));
+                }
+                None
+            }
+        };
+        let dns = s.dns.as_ref().map(|raw| self.dns(raw));
+        let control = s.control.as_ref().map(|raw| self.control(raw));
+        let partners = self.partners(&s.partners, node.as_ref());
+        let partner_names: Vec<&str> = s
+            .partners
+            .iter()
+            .map(|p| p.name.get_ref().as_str())
+            .collect();
+        let known = (!s.broken).then_some(partner_names.as_slice());
+        let proxy = s.proxy.as_ref().map(|raw| self.proxy(raw, known));
+        let customers = self.customers(&s.customers);
+        let edge = s.edge.as_ref().map(|raw| self.edge(raw));
+        Some(Deployment {
+            node: node?,
+            dns: dns.map_or(Some(None), |v| v.map(Some))?,
+            control: control.map_or(Some(None), |v| v.map(Some))?,
+            proxy: proxy.map_or(Some(None), |v| v.map(Some))?,
+            partners: partners.into_iter().collect::<Option<_>>()?,
+            customers: customers?,
+            edge: edge.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    // ---- roles
+
+    fn dns(&mut self, raw: &RawDns) -> Option<DnsRole> {
+        let listen = self.listeners_of(&raw.listen, "dns.listen");
+        let control = self.listener(&raw.control, "dns.control");
+        let ns = self.all(&raw.ns, Self::dns_name);
+        let query_log = raw.query_log.as_ref().map(|p| self.path(p));
+        let load = raw.load.as_ref().map(|p| self.path(p));
+        let metrics = raw
+            .metrics
+            .as_ref()
+            .map(|m| self.listener(m, "dns.metrics"));
+        if raw.listen.is_empty() {
+            self.invalid(0..0, Problem::BadValue("`dns.listen` lists no address"));
+        }
+        Some(DnsRole {
+            listen: listen?,
+            control: control?,
+            ns: ns?,
+            ttl: raw.ttl.as_ref().map_or(DEFAULT_DNS_TTL, |t| *t.get_ref()),
+            query_log: query_log.map_or(Some(None), |v| v.map(Some))?,
+            load: load.map_or(Some(None), |v| v.map(Some))?,
+            metrics: metrics.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    fn control(&mut self, raw: &RawControl) -> Option<ControlRole> {
+        let regions = self.path(&raw.regions);
+        let cdns = self.path(&raw.cdns);
+        let customers = self.path(&raw.customers);
+        let engines = self.all(&raw.engines, Self::socket);
+        let management = self.opt_listener(&raw.management, "control.management");
+        let api = self.opt_listener(&raw.api, "control.api");
+        let alerts = self.opt_listener(&raw.alerts, "control.alerts");
+        let token = raw.token.as_ref().map(|t| self.token(t));
+        let tls = raw.tls.as_ref().map(|t| self.tls(t));
+        if raw.token.is_none() {
+            for (opened, because) in [
+                (&raw.management, "when `management` is set"),
+                (&raw.api, "when `api` is set"),
+                (&raw.alerts, "when `alerts` is set"),
+            ] {
+                if let Some(v) = opened {
+                    self.required(v.span(), "token", because);
+                }
+            }
+        }
+        if let (Some(alerts), None) = (&raw.alerts, &raw.tls) {
+            self.required(alerts.span(), "tls", "when `alerts` is set");
+        }
+        Some(ControlRole {
+            regions: regions?,
+            cdns: cdns?,
+            customers: customers?,
+            engines: engines?,
+            management: management?,
+            api: api?,
+            token: token.map_or(Some(None), |v| v.map(Some))?,
+            alerts: alerts?,
+            tls: tls.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    fn proxy(&mut self, raw: &RawProxy, partners: Option<&[&str]>) -> Option<ProxyRole> {
+        let listen = self.listener(&raw.listen, "proxy.listen");
+        let mut special_ports = Some(BTreeMap::new());
+        for (k, v) in &raw.special_ports {
+            let name = self.name(k);
+            let addr = self.listener(v, &format!("proxy.special_ports.{}", k.get_ref()));
+            let known = partners.is_none_or(|ps| ps.contains(&k.get_ref().as_str()));
+            if name.is_some() && !known {
+                self.invalid(k.span(), Problem::UnknownPartner(k.get_ref().clone()));
+            }
+            match (name, addr, special_ports.as_mut()) {
+                (Some(n), Some(a), Some(map)) => {
+                    map.insert(n, a);
+                }
+                _ => special_ports = None,
+            }
+        }
+        let trusted = self.all(&raw.trusted_proxies, |ck, s| {
+            let parsed = parse_trusted(s.get_ref());
+            if parsed.is_none() {
+                ck.invalid(
+                    s.span(),
+                    Problem::BadValue("expected an IP address or prefix, e.g. 10.0.0.0/8"),
+                );
+            }
+            parsed
+        });
+        let metrics = self.opt_listener(&raw.metrics, "proxy.metrics");
+        Some(ProxyRole {
+            listen: listen?,
+            special_ports: special_ports?,
+            trusted_proxies: trusted?,
+            metrics: metrics?,
+        })
+    }
+
+    fn partners(&mut self, raws: &[RawPartner], node: Option<&Node>) -> Vec<Option<Partner>> {
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        raws.iter()
+            .map(|raw| {
+                let name = self.name(&raw.name);
+                if let Some(n) = &name {
+                    if seen.insert(n.to_string(), ()).is_some() {
+                        self.duplicate(raw.name.span(), "partner", n.as_str());
+                    }
+                    if node.is_some_and(|node| node.name == *n) {
+                        self.invalid(raw.name.span(), Problem::SelfReference(n.to_string()));
+                    }
+                }
+                let form = self.partner_form(raw);
+                let host = raw.host.as_ref().map(|h| self.dns_name(h));
+                let table = raw.table.as_ref().map(|t| {
+                    self.map(
+                        t.get_ref(),
+                        "origin host",
+                        Self::origin_host,
+                        Self::dns_name,
+                    )
+                });
+                let status = raw
+                    .status
+                    .as_ref()
+                    .map(|u| self.url(u, UrlUse::NoPath(Scheme::Https)));
+                let token = raw.token.as_ref().map(|t| self.token(t));
+                let ca = raw.ca.as_ref().map(|p| self.path(p));
+                Some(Partner {
+                    name: name?,
+                    form: form?,
+                    host: host.map_or(Some(None), |v| v.map(Some))?,
+                    table: table.unwrap_or(Some(BTreeMap::new()))?,
+                    status: status.map_or(Some(None), |v| v.map(Some))?,
+                    token: token.map_or(Some(None), |v| v.map(Some))?,
+                    ca: ca.map_or(Some(None), |v| v.map(Some))?,
+                })
+            })
+            .collect()
+    }
+
+    /// `form`, and the key that form needs.
+    fn partner_form(&mut self, raw: &RawPartner) -> Option<UrlForm> {
+        let form = match raw.form.get_ref().as_str() {
+            "embedded" => UrlForm::Embedded,
+            "semantic" => UrlForm::Semantic,
+            "table" => UrlForm::Table,
+            other => {
+                self.invalid(raw.form.span(), Problem::UnknownForm(other.to_owned()));
+                return None;
+            }
+        };
+        match form {
+            UrlForm::Embedded | UrlForm::Semantic if raw.host.is_none() => {
+                let because = if form == UrlForm::Embedded {
+                    "with form = \"embedded\""
+                } else {
+                    "with form = \"semantic\""
+                };
+                self.required(raw.form.span(), "host", because);
+                return None;
+            }
+            UrlForm::Table if raw.table.as_ref().is_none_or(|t| t.get_ref().is_empty()) => {
+                let at = raw.table.as_ref().map_or(raw.form.span(), Spanned::span);
+                self.required(at, "table", "with form = \"table\" (one host at least)");
+                return None;
+            }
+            _ => {}
+        }
+        Some(form)
+    }
+
+    fn customers(&mut self, raws: &[RawCustomer]) -> Option<Vec<Customer>> {
+        let mut names: HashMap<String, ()> = HashMap::new();
+        // Each host may belong to one customer per use.
+        let mut owners: HashMap<(&'static str, String), String> = HashMap::new();
+        let mut out = Some(Vec::new());
+        for raw in raws {
+            let name = self.name(&raw.name);
+            if let Some(n) = &name
+                && names.insert(n.to_string(), ()).is_some()
+            {
+                self.duplicate(raw.name.span(), "customer", n.as_str());
+            }
+            let owner = format!("customer `{}`", raw.name.get_ref());
+            let site = self.hosts(
+                &raw.site,
+                "site host",
+                &mut owners,
+                &owner,
+                Self::origin_host,
+            );
+            let offload = self.hosts(
+                &raw.offload,
+                "offload host",
+                &mut owners,
+                &owner,
+                Self::origin_host,
+            );
+            let dns = self.hosts(&raw.dns, "DNS name", &mut owners, &owner, Self::dns_name);
+            let origin = self.map(&raw.origin, "origin host", Self::origin_host, |ck, u| {
+                ck.url(u, UrlUse::NoPath(Scheme::Http))
+            });
+            // Checked on the keys alone, so that a bad URL does not hide a missing host.
+            let origin_hosts = parsed_keys(&raw.origin, OriginHost::parse);
+            for raw_host in &raw.site {
+                if let Ok(host) = OriginHost::parse(raw_host.get_ref())
+                    && !origin_hosts.contains(&host)
+                {
+                    self.invalid(
+                        raw_host.span(),
+                        Problem::SiteWithoutOrigin(host.to_string()),
+                    );
+                }
+            }
+            let customer = (|| {
+                Some(Customer {
+                    name: name?,
+                    site: site?,
+                    offload: offload?,
+                    dns: dns?,
+                    origin: origin?,
+                })
+            })();
+            match (customer, out.as_mut()) {
+                (Some(c), Some(v)) => v.push(c),
+                _ => out = None,
+            }
+        }
+        out
+    }
+
+    fn edge(&mut self, raw: &RawEdge) -> Option<EdgeRole> {
+        let listen = self.listener(&raw.listen, "edge.listen");
+        let status = self.opt_listener(&raw.status, "edge.status");
+        let tls = raw.tls.as_ref().map(|t| self.tls(t));
+        if let (Some(status), None) = (&raw.status, &raw.tls) {
+            self.required(status.span(), "tls", "when `status` is set");
+        }
+        let metrics = self.opt_listener(&raw.metrics, "edge.metrics");
+        let mut names: HashMap<String, ()> = HashMap::new();
+        let mut owners: HashMap<(&'static str, String), String> = HashMap::new();
+        let mut offloaders = Some(Vec::new());
+        for o in &raw.offloader {
+            let parsed = self.offloader(o, &mut names, &mut owners);
+            match (parsed, offloaders.as_mut()) {
+                (Some(p), Some(v)) => v.push(p),
+                _ => offloaders = None,
+            }
+        }
+        Some(EdgeRole {
+            listen: listen?,
+            status: status?,
+            tls: tls.map_or(Some(None), |v| v.map(Some))?,
+            cache_mb: raw
+                .cache_mb
+                .as_ref()
+                .map_or(DEFAULT_CACHE_MB, |c| *c.get_ref()),
+            metrics: metrics?,
+            offloaders: offloaders?,
+        })
+    }
+
+    fn offloader(
+        &mut self,
+        spanned: &S<RawOffloader>,
+        names: &mut HashMap<String, ()>,
+        owners: &mut HashMap<(&'static str, String), String>,
+    ) -> Option<Offloader> {
+        let raw = spanned.get_ref();
+        let name = self.name(&raw.name);
+        if let Some(n) = &name
+            && names.insert(n.to_string(), ()).is_some()
+        {
+            self.duplicate(raw.name.span(), "offloader", n.as_str());
+        }
+        let token = self.token(&raw.token);
+        if let Some(t) = &token {
+            self.claim(
+                owners,
+                raw.token.span(),
+                "token",
+                t.expose(),
+                raw.name.get_ref(),
+                true,
+            );
+        }
+        let owner = format!("offloader `{}`", raw.name.get_ref());
+        let embedded = self.hosts(
+            &raw.embedded_hosts,
+            "partner host",
+            owners,
+            &owner,
+            Self::dns_name,
+        );
+        let suffix = raw.semantic_suffix.as_ref().and_then(|s| {
+            let suffix = self.dns_name(s)?;
+            self.claim(
+                owners,
+                s.span(),
+                "semantic suffix",
+                suffix.as_str(),
+                &owner,
+                false,
+            );
+            Some(suffix)
+        });
+        let table = self.map(
+            &raw.table,
+            "partner host",
+            Self::dns_name,
+            Self::origin_host,
+        );
+        if let Some(table) = &table {
+            for ((host, _), raw_key) in table.iter().zip(raw.table.keys()) {
+                self.claim(
+                    owners,
+                    raw_key.span(),
+                    "partner host",
+                    host.as_str(),
+                    &owner,
+                    false,
+                );
+            }
+        }
+        let origins = self.map(&raw.origins, "origin host", Self::origin_host, |ck, u| {
+            ck.url(u, UrlUse::NoPath(Scheme::Http))
+        });
+        let allowed = parsed_keys(&raw.origins, OriginHost::parse);
+        for raw_origin in raw.table.values() {
+            if let Ok(origin) = OriginHost::parse(raw_origin.get_ref())
+                && !allowed.contains(&origin)
+            {
+                self.invalid(
+                    raw_origin.span(),
+                    Problem::OriginNotAllowed(origin.to_string()),
+                );
+            }
+        }
+        if raw.embedded_hosts.is_empty() && raw.semantic_suffix.is_none() && raw.table.is_empty() {
+            self.invalid(raw.name.span(), Problem::OffloaderWithoutForm);
+        }
+        let alert = raw
+            .alert
+            .as_ref()
+            .map(|u| self.url(u, UrlUse::WithPath(Scheme::Https)));
+        let ca = raw.ca.as_ref().map(|p| self.path(p));
+        let suffix = match (&raw.semantic_suffix, suffix) {
+            (Some(_), None) => return None,
+            (_, s) => s,
+        };
+        Some(Offloader {
+            name: name?,
+            token: token?,
+            capacity_kbps: raw.capacity_kbps.as_ref().map(|c| *c.get_ref()),
+            embedded_hosts: embedded?,
+            semantic_suffix: suffix,
+            table: table?,
+            origins: origins?,
+            alert: alert.map_or(Some(None), |v| v.map(Some))?,
+            ca: ca.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    // ---- cross checks
+
+    fn check_listeners(&mut self) {
+        let mut first: HashMap<SocketAddr, String> = HashMap::new();
+        let listeners = std::mem::take(&mut self.listeners);
+        for (addr, key, at) in listeners {
+            if addr.port() == 0 {
+                continue; // each bind of port 0 gets its own port
+            }
+            match first.get(&addr) {
+                Some(other) => self.invalid(
+                    at..at,
+                    Problem::AddressReused {
+                        addr,
+                        other: other.clone(),
+                    },
+                ),
+                None => {
+                    first.insert(addr, key);
+                }
+            }
+        }
+    }
+
+    /// Records that `owner` uses `name` as a `what`; a second owner is an error. With
+    /// `hide` the name (a secret) is not repeated in the message.
+    fn claim(
+        &mut self,
+        owners: &mut HashMap<(&'static str, String), String>,
+        span: Range<usize>,
+        what: &'static str,
+        name: &str,
+        owner: &str,
+        hide: bool,
+    ) {
+        match owners.get(&(what, name.to_owned())) {
+            Some(first) if first != owner => {
+                let name = if hide { "..." } else { name }.to_owned();
+                self.invalid(
+                    span,
+                    Problem::Claimed {
+                        what,
+                        name,
+                        owner: first.clone(),
+                    },
+                );
+            }
+            Some(_) => {}
+            None => {
+                owners.insert((what, name.to_owned()), owner.to_owned());
+            }
+        }
+    }
+
+    fn required(&mut self, span: Range<usize>, key: &'static str, because: &'static str) {
+        self.invalid(span, Problem::Required { key, because });
+    }
+
+    fn duplicate(&mut self, span: Range<usize>, what: &'static str, name: &str) {
+        self.invalid(
+            span,
+            Problem::Duplicate {
+                what,
+                name: name.to_owned(),
+            },
+        );
+    }
+
+    // ---- values
+
+    fn all<T>(
+        &mut self,
+        items: &[S<String>],
+        f: impl Fn(&mut Self, &S<String>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let parsed: Vec<Option<T>> = items.iter().map(|s| f(self, s)).collect();
+        parsed.into_iter().collect()
+    }
+
+    /// A list of hosts owned by one entry: no host twice, none owned by another entry.
+    fn hosts<T: ToString>(
+        &mut self,
+        items: &[S<String>],
+        what: &'static str,
+        owners: &mut HashMap<(&'static str, String), String>,
+        owner: &str,
+        f: impl Fn(&mut Self, &S<String>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut out = Some(Vec::new());
+        for raw in items {
+            let Some(v) = f(self, raw) else {
+                out = None;
+                continue;
+            };
+            let key = v.to_string();
+            if seen.insert(key.clone(), ()).is_some() {
+                self.duplicate(raw.span(), what, &key);
+            } else {
+                self.claim(owners, raw.span(), what, &key, owner, false);
+            }
+            if let Some(out) = out.as_mut() {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    fn map<K: Ord + ToString, V>(
+        &mut self,
+        raw: &StrMap,
+        what: &'static str,
+        key: impl Fn(&mut Self, &S<String>) -> Option<K>,
+        value: impl Fn(&mut Self, &S<String>) -> Option<V>,
+    ) -> Option<BTreeMap<K, V>> {
+        let mut out = Some(BTreeMap::new());
+        for (k, v) in raw {
+            let (k2, v2) = (key(self, k), value(self, v));
+            let (Some(k2), Some(v2)) = (k2, v2) else {
+                out = None;
+                continue;
+            };
+            if let Some(map) = out.as_mut() {
+                let shown = k2.to_string();
+                if map.insert(k2, v2).is_some() {
+                    self.duplicate(k.span(), what, &shown);
+                }
+            }
+        }
+        out
+    }
+
+    fn name(&mut self, s: &S<String>) -> Option<Name> {
+        Name::new(s.get_ref())
+            .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
+            .ok()
+    }
+
+    fn dns_name(&mut self, s: &S<String>) -> Option<DnsName> {
+        DnsName::new(s.get_ref())
+            .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
+            .ok()
+    }
+
+    fn origin_host(&mut self, s: &S<String>) -> Option<OriginHost> {
+        OriginHost::parse(s.get_ref())
+            .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
+            .ok()
+    }
+
+    fn token(&mut self, s: &S<String>) -> Option<Token> {
+        Token::new(s.get_ref())
+            .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
+            .ok()
+    }
+
+    fn socket(&mut self, s: &S<String>) -> Option<SocketAddr> {
+        s.get_ref()
+            .parse()
+            .map_err(|_| self.invalid(s.span(), Problem::BadSocketAddr))
+            .ok()
+    }
+
+    fn listener(&mut self, s: &S<String>, key: &str) -> Option<SocketAddr> {
+        let addr = self.socket(s)?;
+        self.listeners.push((addr, key.to_owned(), s.span().start));
+        Some(addr)
+    }
+
+    fn opt_listener(&mut self, s: &Option<S<String>>, key: &str) -> Option<Option<SocketAddr>> {
+        s.as_ref()
+            .map(|s| self.listener(s, key))
+            .map_or(Some(None), |v| v.map(Some))
+    }
+
+    fn listeners_of(&mut self, items: &[S<String>], key: &str) -> Option<Vec<SocketAddr>> {
+        self.all(items, |ck, s| ck.listener(s, key))
+    }
+
+    fn path(&mut self, s: &S<String>) -> Option<PathBuf> {
+        if s.get_ref().is_empty() {
+            self.invalid(s.span(), Problem::EmptyPath);
+            return None;
+        }
+        Some(self.base.join(s.get_ref()))
+    }
+
+    fn tls(&mut self, s: &S<RawTls>) -> Option<TlsFiles> {
+        let cert = self.path(&s.get_ref().cert);
+        let key = self.path(&s.get_ref().key);
+        Some(TlsFiles {
+            cert: cert?,
+            key: key?,
+        })
+    }
+
+    fn url(&mut self, s: &S<String>, usage: UrlUse) -> Option<HttpUrl> {
+        let mut url = HttpUrl::parse(s.get_ref())
+            .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
+            .ok()?;
+        let problem = match usage {
+            UrlUse::NoPath(_) if url.path.len() > 1 => Some(Problem::UrlWithPath),
+            UrlUse::NoPath(Scheme::Https) | UrlUse::WithPath(Scheme::Https)
+                if url.scheme != Scheme::Https =>
+            {
+                Some(Problem::WrongScheme("https://"))
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            self.invalid(s.span(), problem);
+            return None;
+        }
+        if matches!(usage, UrlUse::NoPath(_)) {
+            url.path.clear(); // `http://a/` and `http://a` are one origin
+        }
+        Some(url)
+    }
+}
+
+/// The keys of `map` that parse, for checks that must not wait for the values.
+fn parsed_keys<K, E>(map: &StrMap, parse: impl Fn(&str) -> Result<K, E>) -> Vec<K> {
+    map.keys().filter_map(|k| parse(k.get_ref()).ok()).collect()
+}
+
+/// What a URL key allows: the least secure scheme, and whether a path means something.
+#[derive(Clone, Copy)]
+enum UrlUse {
+    NoPath(Scheme),
+    WithPath(Scheme),
+}

@@ -1,0 +1,209 @@
+//! Spec §7 deployment files: the spec's own sample parses to the expected model, every
+//! documented default applies, and each kind of mistake is reported at its `LINE:COL`,
+//! all of them at once.
+
+use std::path::Path;
+
+use broker_config::deploy::{Deployment, Scheme, UrlForm};
+
+/// The sample of spec §7, verbatim.
+const SPEC_SAMPLE: &str = include_str!("data/spec_sample.toml");
+
+fn parse(text: &str) -> Deployment {
+    match Deployment::parse(text, Path::new("conf/c.toml")) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The errors of `text`, one `LINE:COL: message` string each.
+fn errors(text: &str) -> Vec<String> {
+    match Deployment::parse(text, Path::new("c.toml")) {
+        Ok(_) => panic!("no error in:\n{text}"),
+        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn spec_sample_parses_to_the_model() {
+    let d = parse(SPEC_SAMPLE);
+    assert_eq!(d.node.name.as_str(), "C");
+    let dns = d.dns.as_ref().unwrap();
+    assert_eq!(dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+    assert_eq!(dns.ttl, 20);
+    assert_eq!(dns.load.as_deref(), Some(Path::new("conf/tables.txt")));
+    let control = d.control.as_ref().unwrap();
+    assert_eq!(control.regions, Path::new("conf/regions.txt"));
+    assert_eq!(control.token.as_ref().unwrap().expose(), "change-me");
+    assert_eq!(
+        control.tls.as_ref().unwrap().key,
+        Path::new("conf/control.key")
+    );
+    let proxy = d.proxy.as_ref().unwrap();
+    assert_eq!(proxy.special_ports.len(), 1);
+    assert_eq!(d.partners.len(), 1);
+    assert_eq!(d.partners[0].form, UrlForm::Embedded);
+    assert_eq!(d.partners[0].table.len(), 1);
+    let status = d.partners[0].status.as_ref().unwrap();
+    assert_eq!(
+        (status.scheme, status.port_or_default()),
+        (Scheme::Https, 8443)
+    );
+    let xyz = &d.customers[0];
+    assert_eq!(xyz.origin.len(), 2);
+    let edge = d.edge.as_ref().unwrap();
+    assert_eq!(edge.cache_mb, 256);
+    assert_eq!(edge.offloaders[0].capacity_kbps, Some(100_000));
+    assert_eq!(edge.offloaders[0].table.len(), 1);
+}
+
+#[test]
+fn defaults_apply_when_keys_are_absent() {
+    let d = parse(
+        r#"
+[node]
+name = "G"
+[dns]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+control = "127.0.0.1:5354"
+ns = ["NS1.cdn-g.example."]
+[proxy]
+listen = "127.0.0.1:8080"
+[[customer]]
+name = "xyz"
+[edge]
+listen = "0.0.0.0:8090"
+[[edge.offloader]]
+name = "C"
+token = "t"
+semantic_suffix = "c.cdn-g.example"
+origins = {}
+"#,
+    );
+    let dns = d.dns.unwrap();
+    assert_eq!((dns.ttl, dns.query_log, dns.metrics), (20, None, None));
+    assert_eq!(dns.ns[0].as_str(), "ns1.cdn-g.example");
+    let proxy = d.proxy.unwrap();
+    assert!(proxy.special_ports.is_empty() && proxy.trusted_proxies.is_empty());
+    let xyz = &d.customers[0];
+    assert!(xyz.site.is_empty() && xyz.offload.is_empty() && xyz.origin.is_empty());
+    let edge = d.edge.unwrap();
+    assert_eq!((edge.cache_mb, edge.status.is_none()), (256, true));
+    let c = &edge.offloaders[0];
+    assert_eq!(
+        (c.capacity_kbps, c.alert.is_none(), c.ca.is_none()),
+        (None, true, true)
+    );
+    assert!(d.control.is_none());
+}
+
+#[test]
+fn unknown_keys_are_reported_with_line_and_column_in_every_table() {
+    let e = errors(
+        r#"[node]
+name = "C"
+colour = "blue"
+[proxy]
+listen = "127.0.0.1:8080"
+listn = "x"
+[[partner]]
+name = "G"
+form = "embedded"
+host = "foo.cdn-g.example"
+tokn = "x"
+[extra]
+"#,
+    );
+    assert_eq!(e.len(), 4, "{e:#?}");
+    assert!(e[0].starts_with("3:1: unknown field `colour`"), "{}", e[0]);
+    assert!(e[1].starts_with("6:1: unknown field `listn`"), "{}", e[1]);
+    assert!(e[2].starts_with("11:1: unknown field `tokn`"), "{}", e[2]);
+    assert!(e[3].starts_with("12:2: unknown key `extra`"), "{}", e[3]);
+}
+
+#[test]
+fn toml_syntax_errors_carry_positions() {
+    let e = errors("[node]\nname = \"C\nx = 1\n");
+    assert!(e[0].starts_with("2:"), "{e:?}");
+    let e = errors("[node]\nname = 5\n");
+    assert!(e[0].starts_with("2:8: invalid type: integer"), "{e:?}");
+    let e = errors("[dns]\nlisten = []\nns = []\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("missing field `control`"), "{e:?}");
+}
+
+#[test]
+fn missing_node_is_an_error() {
+    assert_eq!(errors(""), ["1:1: missing table `[node]`"]);
+}
+
+#[test]
+fn semantic_errors_are_all_reported_at_their_values() {
+    let text = r#"[node]
+name = "C"
+[dns]
+listen = ["localhost:53"]
+control = "127.0.0.1:5354"
+ns = ["ns1..example"]
+[control]
+regions = "regions.txt"
+cdns = "cdn.txt"
+customers = "customer.txt"
+engines = ["127.0.0.1:5354"]
+management = "127.0.0.1:5355"
+alerts = "127.0.0.1:9443"
+[proxy]
+listen = "127.0.0.1:5354"
+special_ports = { H = "127.0.0.1:8081" }
+[[partner]]
+name = "G"
+form = "embedded"
+status = "http://127.0.0.1:8443"
+[[partner]]
+name = "G"
+form = "table"
+[[customer]]
+name = "xyz"
+site = ["www.xyz.com"]
+origin = { "img.xyz.com" = "ftp://127.0.0.1" }
+[[customer]]
+name = "abc"
+site = ["WWW.xyz.com"]
+origin = { "www.xyz.com" = "http://127.0.0.1:8000/path" }
+[edge]
+listen = "127.0.0.1:8090"
+status = "127.0.0.1:8443"
+[[edge.offloader]]
+name = "C"
+token = "t"
+origins = {}
+[[edge.offloader]]
+name = "D"
+token = "t"
+table = { "x.cdn-g.example" = "img.xyz.com" }
+origins = {}
+"#;
+    let e = errors(text);
+    let want = [
+        "4:11: expected IP:PORT, e.g. 127.0.0.1:8080",
+        "6:7: a DNS label has 1 to 63 characters",
+        "12:14: `token` is required when `management` is set",
+        "13:10: `token` is required when `alerts` is set",
+        "13:10: `tls` is required when `alerts` is set",
+        "15:10: address 127.0.0.1:5354 is also used by `dns.control`",
+        "16:19: `H` is not a [[partner]] of this file",
+        "19:8: `host` is required with form = \"embedded\"",
+        "20:10: expected an https:// URL",
+        "22:8: partner `G` is defined twice",
+        "23:8: `table` is required with form = \"table\" (one host at least)",
+        "26:9: site host `www.xyz.com` has no `origin` entry: the front proxy fetches pages from there",
+        "27:28: expected an http:// or https:// URL",
+        "30:9: site host `www.xyz.com` already belongs to customer `xyz`",
+        "31:28: this URL has no path",
+        "34:10: `tls` is required when `status` is set",
+        "36:8: an offloader needs `embedded_hosts`, `semantic_suffix` or `table`",
+        "41:9: token `...` already belongs to C",
+        "42:31: origin host `img.xyz.com` is not in this offloader's `origins`",
+    ];
+    assert_eq!(e, want);
+}
