@@ -101,6 +101,42 @@ pub fn checked_number<T: std::str::FromStr>(
         .map_err(|_| ParseError::new(pos, format!("{} is too large for {what}", clip(word))))
 }
 
+/// Remembers where each name was first seen, to report a second one.
+#[derive(Debug)]
+pub struct FirstSeen<K> {
+    first: std::collections::HashMap<K, Pos>,
+    what: &'static str,
+}
+
+impl<K: std::hash::Hash + Eq + std::fmt::Display> FirstSeen<K> {
+    /// An empty record; `what` names the kind in messages ("region", "CDN").
+    pub fn new(what: &'static str) -> Self {
+        Self {
+            first: std::collections::HashMap::new(),
+            what,
+        }
+    }
+
+    /// Records `key` at `pos`, or fails if it was seen before.
+    pub fn insert(&mut self, key: K, pos: Pos) -> Result<(), ParseError> {
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Err(ParseError::new(
+                pos,
+                format!(
+                    "{} {} appears twice (first at {})",
+                    self.what,
+                    e.key(),
+                    e.get()
+                ),
+            )),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(pos);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// `word` cut short for a message.
 pub fn clip(word: &str) -> &str {
     // Words are ASCII (the lexer admits nothing else), so any byte index is a boundary.

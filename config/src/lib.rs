@@ -11,19 +11,29 @@
 #![warn(missing_docs)]
 
 pub mod deploy;
+pub mod agent_files;
+pub mod cdn_file;
+pub mod customer_file;
 pub mod error;
 pub mod grammar;
 pub mod lexer;
 pub mod lookup_codec;
 pub mod geo;
 pub mod name;
+pub mod region_list;
+pub mod regions_file;
 pub mod status;
 pub mod tables;
 pub mod transaction;
 pub mod transaction_codec;
 
+pub use agent_files::{AgentFile, AgentFileError, AgentFiles};
+pub use cdn_file::{CdnDef, CdnFile, RegionCoverage};
+pub use customer_file::{CustomerDef, CustomerFile};
 pub use error::{ParseError, Pos};
 pub use name::{DnsName, Name};
+pub use region_list::RegionList;
+pub use regions_file::RegionsFile;
 pub use tables::Tables;
 pub use transaction::Transaction;
 pub use transaction_codec::EndDetector;

@@ -13,7 +13,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::error::ParseError;
+use ipnet::IpNet;
+
+use crate::error::{ParseError, Pos};
 use crate::grammar;
 use crate::lexer::{Lexer, TokenKind, expected};
 use crate::lookup_codec::parse_action;
@@ -108,16 +110,20 @@ fn parse_add(lx: &mut Lexer<'_>) -> Result<Statement, ParseError> {
     }
 }
 
-/// `<region> { <ip>, <prefixlen>; ... }`: the body of `ADD REG`, also read by `regions.txt`.
-pub(crate) fn parse_region_body(lx: &mut Lexer<'_>) -> Result<RegionDef, ParseError> {
+/// `<region> { <ip>, <prefixlen>; ... }`: the body of `ADD REG`.
+fn parse_region_body(lx: &mut Lexer<'_>) -> Result<RegionDef, ParseError> {
     let name = grammar::name(lx, "region name")?.value;
     lx.expect_punct(b'{', "after the region name")?;
-    let prefixes = parse_prefix_list(lx)?;
+    let prefixes = parse_prefix_list(lx, &mut |_, _| Ok(()))?;
     Ok(RegionDef { name, prefixes })
 }
 
-/// `<ip>, <len>; ... }` up to and including the closing brace.
-pub(crate) fn parse_prefix_list(lx: &mut Lexer<'_>) -> Result<Vec<ipnet::IpNet>, ParseError> {
+/// `<ip>, <len>; ... }` up to and including the closing brace; `seen` is called with each
+/// prefix and its position (files check duplicates there, where the position is known).
+pub(crate) fn parse_prefix_list(
+    lx: &mut Lexer<'_>,
+    seen: &mut dyn FnMut(IpNet, Pos) -> Result<(), ParseError>,
+) -> Result<Vec<IpNet>, ParseError> {
     let mut prefixes = Vec::new();
     loop {
         let tok = lx.peek()?;
@@ -125,7 +131,8 @@ pub(crate) fn parse_prefix_list(lx: &mut Lexer<'_>) -> Result<Vec<ipnet::IpNet>,
             lx.next_token()?;
             return Ok(prefixes);
         }
-        let (net, _) = grammar::prefix(lx)?;
+        let (net, pos) = grammar::prefix(lx)?;
+        seen(net, pos)?;
         lx.expect_punct(b';', "after the prefix length")?;
         prefixes.push(net);
     }
