@@ -199,9 +199,7 @@ impl<T: fmt::Display> fmt::Display for Figures<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Aggregate(v) => write!(f, "aggregate={v}"),
-            Self::Regions(items) => {
-                write_list(f, items.iter().map(|(id, v)| format!("{id}={v}")))
-            }
+            Self::Regions(items) => write_list(f, items.iter().map(|(id, v)| format!("{id}={v}"))),
         }
     }
 }
@@ -514,11 +512,17 @@ mod tests {
     #[test]
     fn query_errors_point_at_the_token() {
         let e = |t: &[u8]| StatusQuery::parse(t).unwrap_err().to_string();
-        assert_eq!(e(b"/loads?aggregate"), "1:1: expected `/load?` or `/capacity?`");
+        assert_eq!(
+            e(b"/loads?aggregate"),
+            "1:1: expected `/load?` or `/capacity?`"
+        );
         assert_eq!(e(b"/load?agg"), "1:7: expected `aggregate` or `region=`");
         assert_eq!(e(b"/load?region=(a,)"), "1:17: expected a region id");
         assert_eq!(e(b"/load?region=(a"), "1:16: expected `,` or `)`");
-        assert_eq!(e(b"/load?aggregate&0"), "1:17: the period is 1 to 4294967295 seconds");
+        assert_eq!(
+            e(b"/load?aggregate&0"),
+            "1:17: the period is 1 to 4294967295 seconds"
+        );
         assert_eq!(e(b"/load?aggregate&x"), "1:17: expected a number");
         assert_eq!(
             e(b"/load?aggregate&5&6"),
@@ -573,7 +577,10 @@ mod tests {
     fn regions_that_start_like_aggregate_stay_regions() {
         for body in [&b"Capacity aggregatex=5"[..], b"Capacity aggregate2=5"] {
             let r = StatusReport::parse(body).unwrap();
-            assert!(matches!(r, StatusReport::Capacity(Figures::Regions(_))), "{r:?}");
+            assert!(
+                matches!(r, StatusReport::Capacity(Figures::Regions(_))),
+                "{r:?}"
+            );
         }
         assert_eq!(
             StatusReport::parse(b"Capacity aggregate2").unwrap(),
@@ -591,11 +598,17 @@ mod tests {
     fn body_errors() {
         let e = |t: &[u8]| StatusReport::parse(t).unwrap_err().to_string();
         assert_eq!(e(b""), "1:1: expected `Load`, `Capacity` or `Unavailable`");
-        assert_eq!(e(b"Loadx"), "1:1: expected `Load`, `Capacity` or `Unavailable`");
+        assert_eq!(
+            e(b"Loadx"),
+            "1:1: expected `Load`, `Capacity` or `Unavailable`"
+        );
         assert_eq!(e(b"Load"), "1:5: expected a blank");
         assert_eq!(e(b"Load a=1,a=2"), "1:10: a region appears twice");
         assert_eq!(e(b"Load a=99999999999999999999"), "1:8: number too large");
-        assert_eq!(e(b"Unavailable\nmore"), "2:1: expected the end of the report");
+        assert_eq!(
+            e(b"Unavailable\nmore"),
+            "2:1: expected the end of the report"
+        );
         assert_eq!(e(b"Load a=1 b=2"), "1:10: expected the end of the report");
         assert_eq!(e(b"Load \xff=1"), "1:6: expected a region id");
     }
