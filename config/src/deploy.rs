@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 pub use error::{DeployError, DeployErrors, Problem};
-pub use values::{HttpUrl, OriginHost, Scheme, TlsFiles, Token, UrlHost};
+pub use values::{HostPort, HttpUrl, Scheme, TlsFiles, Token, UrlHost};
 
 use crate::name::{DnsName, Name};
 
@@ -125,10 +125,10 @@ pub struct Partner {
     pub form: UrlForm,
     /// Embedded form: the partner host; semantic form: the suffix that follows the origin
     /// host (our label included). Always present for these two forms.
-    pub host: Option<DnsName>,
+    pub host: Option<HostPort>,
     /// Table form: origin host → partner host. Never empty for the table form. (Keys of
     /// the forms not chosen may be given too: they are kept, not used.)
-    pub table: BTreeMap<OriginHost, DnsName>,
+    pub table: BTreeMap<HostPort, HostPort>,
     /// Its status reports (spec §4), HTTPS.
     pub status: Option<HttpUrl>,
     /// Our bearer token towards it.
@@ -165,13 +165,13 @@ pub struct Customer {
     /// Its name, as in `ADD CST <name>` of customer.txt.
     pub name: Name,
     /// Hosts whose root pages go through the front proxy.
-    pub site: Vec<OriginHost>,
+    pub site: Vec<HostPort>,
     /// Hosts of embedded content that may go to a partner.
-    pub offload: Vec<OriginHost>,
+    pub offload: Vec<HostPort>,
     /// Names DNS-outsourced to us.
     pub dns: Vec<DnsName>,
     /// Where each host is really fetched from (names every `site` host).
-    pub origin: BTreeMap<OriginHost, HttpUrl>,
+    pub origin: BTreeMap<HostPort, HttpUrl>,
 }
 
 /// `[edge]`: the partner edge.
@@ -201,13 +201,13 @@ pub struct Offloader {
     /// Capacity reserved for it; `None`: no alerts.
     pub capacity_kbps: Option<u64>,
     /// Embedded-form partner hosts that mean this offloader.
-    pub embedded_hosts: Vec<DnsName>,
+    pub embedded_hosts: Vec<HostPort>,
     /// Semantic-form suffix that means this offloader.
-    pub semantic_suffix: Option<DnsName>,
+    pub semantic_suffix: Option<HostPort>,
     /// Table form: partner host → origin host.
-    pub table: BTreeMap<DnsName, OriginHost>,
+    pub table: BTreeMap<HostPort, HostPort>,
     /// Allowed origin hosts and their back doors.
-    pub origins: BTreeMap<OriginHost, HttpUrl>,
+    pub origins: BTreeMap<HostPort, HttpUrl>,
     /// Its load agent's alert URL, HTTPS.
     pub alert: Option<HttpUrl>,
     /// Trust roots for `alert`; `None`: the system's.

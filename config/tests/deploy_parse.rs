@@ -207,3 +207,27 @@ origins = {}
     ];
     assert_eq!(e, want);
 }
+
+#[test]
+fn partner_hosts_may_carry_ports_but_name_one_origin_each() {
+    let ok = parse(
+        r#"[node]
+name = "C"
+[[partner]]
+name = "G"
+form = "embedded"
+host = "127.0.0.1:8090"
+"#,
+    );
+    assert_eq!(ok.partners[0].host.as_ref().unwrap().port, Some(8090));
+    let e = errors(
+        r#"[node]
+name = "C"
+[[partner]]
+name = "G"
+form = "table"
+table = { "a.xyz.com" = "x.cdn-g.example", "b.xyz.com" = "X.cdn-g.example" }
+"#,
+    );
+    assert_eq!(e, ["6:58: partner host `x.cdn-g.example` is defined twice"]);
+}

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use broker_config::deploy::{
-    ControlRole, Customer, Deployment, DnsRole, EdgeRole, HttpUrl, Node, Offloader, OriginHost,
+    ControlRole, Customer, Deployment, DnsRole, EdgeRole, HostPort, HttpUrl, Node, Offloader,
     Partner, ProxyRole, Scheme, TlsFiles, Token, UrlForm, UrlHost,
 };
 use broker_config::{DnsName, Name};
@@ -24,8 +24,8 @@ fn dns_name() -> impl Strategy<Value = DnsName> {
     "[a-z0-9][a-z0-9-]{0,5}(\\.[a-z0-9_]{1,6}){0,3}".prop_map(|s| DnsName::new(&s).unwrap())
 }
 
-fn origin_host() -> impl Strategy<Value = OriginHost> {
-    (dns_name(), of(1..=u16::MAX)).prop_map(|(host, port)| OriginHost { host, port })
+fn host_port() -> impl Strategy<Value = HostPort> {
+    (dns_name(), of(1..=u16::MAX)).prop_map(|(host, port)| HostPort { host, port })
 }
 
 fn ip() -> impl Strategy<Value = IpAddr> {
@@ -138,8 +138,8 @@ fn partner() -> impl Strategy<Value = Partner> {
     (
         name(),
         form,
-        of(dns_name()),
-        btree_map(origin_host(), dns_name(), 0..3),
+        of(host_port()),
+        btree_map(host_port(), host_port(), 0..3),
         of(url(true, false)),
         of(token()),
         of(path()),
@@ -147,12 +147,19 @@ fn partner() -> impl Strategy<Value = Partner> {
         .prop_map(|(name, form, host, mut table, status, token, ca)| {
             let host = match form {
                 UrlForm::Table => host,
-                _ => Some(host.unwrap_or_else(|| DnsName::new("p.example").unwrap())),
+                _ => Some(host.unwrap_or_else(|| HostPort::parse("p.example").unwrap())),
             };
+            // A partner host names one origin.
+            let mut seen = Vec::new();
+            table.retain(|_, partner_host| {
+                let fresh = !seen.contains(partner_host);
+                seen.push(partner_host.clone());
+                fresh
+            });
             if form == UrlForm::Table && table.is_empty() {
                 table.insert(
-                    OriginHost::parse("img.xyz.com").unwrap(),
-                    DnsName::new("x.p").unwrap(),
+                    HostPort::parse("img.xyz.com").unwrap(),
+                    HostPort::parse("x.p").unwrap(),
                 );
             }
             Partner {
@@ -170,14 +177,14 @@ fn partner() -> impl Strategy<Value = Partner> {
 fn customer() -> impl Strategy<Value = Customer> {
     (
         name(),
-        btree_map(origin_host(), url(false, false), 0..4),
-        vec(origin_host(), 0..3),
+        btree_map(host_port(), url(false, false), 0..4),
+        vec(host_port(), 0..3),
         vec(dns_name(), 0..3),
         any::<usize>(),
     )
         .prop_map(|(name, origin, offload, dns, sites)| {
             // Sites are some of the origin hosts, as the validator requires.
-            let site: Vec<OriginHost> = origin
+            let site: Vec<HostPort> = origin
                 .keys()
                 .take(sites % (origin.len() + 1))
                 .cloned()
@@ -195,21 +202,21 @@ fn customer() -> impl Strategy<Value = Customer> {
 fn offloader() -> impl Strategy<Value = Offloader> {
     (
         (name(), token(), of(any::<u64>())),
-        vec(dns_name(), 0..3),
-        of(dns_name()),
-        btree_map(origin_host(), url(false, false), 1..4),
-        vec((dns_name(), any::<usize>()), 0..3),
+        vec(host_port(), 0..3),
+        of(host_port()),
+        btree_map(host_port(), url(false, false), 1..4),
+        vec((host_port(), any::<usize>()), 0..3),
         (of(url(true, true)), of(path())),
     )
         .prop_map(
             |((name, token, capacity_kbps), embedded, suffix, origins, table, (alert, ca))| {
-                let keys: Vec<&OriginHost> = origins.keys().collect();
-                let mut table: BTreeMap<DnsName, OriginHost> = table
+                let keys: Vec<&HostPort> = origins.keys().collect();
+                let mut table: BTreeMap<HostPort, HostPort> = table
                     .into_iter()
                     .map(|(host, i)| (host, keys[i % keys.len()].clone()))
                     .collect();
                 if embedded.is_empty() && suffix.is_none() && table.is_empty() {
-                    table.insert(DnsName::new("t.example").unwrap(), keys[0].clone());
+                    table.insert(HostPort::parse("t.example").unwrap(), keys[0].clone());
                 }
                 Offloader {
                     name: Name::new(&name).unwrap(),
@@ -296,7 +303,7 @@ fn make_valid(mut d: Deployment) -> Deployment {
     }
     for (i, c) in d.customers.iter_mut().enumerate() {
         c.name = Name::new(&format!("{}-c{i}", c.name)).unwrap();
-        let tag = |h: &OriginHost| OriginHost {
+        let tag = |h: &HostPort| HostPort {
             host: DnsName::new(&format!("c{i}.{}", h.host)).unwrap(),
             port: h.port,
         };
@@ -313,7 +320,10 @@ fn make_valid(mut d: Deployment) -> Deployment {
         for (i, o) in edge.offloaders.iter_mut().enumerate() {
             o.name = Name::new(&format!("{}-o{i}", o.name)).unwrap();
             o.token = Token::new(&format!("{}-o{i}", o.token.expose())).unwrap();
-            let tag = |n: &DnsName| DnsName::new(&format!("o{i}.{n}")).unwrap();
+            let tag = |h: &HostPort| HostPort {
+                host: DnsName::new(&format!("o{i}.{}", h.host)).unwrap(),
+                port: h.port,
+            };
             o.embedded_hosts = o.embedded_hosts.iter().map(tag).collect();
             o.semantic_suffix = o.semantic_suffix.as_ref().map(tag);
             o.table = o.table.iter().map(|(k, v)| (tag(k), v.clone())).collect();

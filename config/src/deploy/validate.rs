@@ -14,7 +14,7 @@ use super::raw::{
     RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy, RawTls,
     S, StrMap,
 };
-use super::values::{HttpUrl, OriginHost, Scheme, TlsFiles, Token};
+use super::values::{HostPort, HttpUrl, Scheme, TlsFiles, Token};
 use super::{
     ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole, Node,
     Offloader, Partner, ProxyRole, UrlForm, parse_trusted,
@@ -317,14 +317,12 @@ impl Checker<'_> {
                     }
                 }
                 let form = self.partner_form(raw);
-                let host = raw.host.as_ref().map(|h| self.dns_name(h));
+                let host = raw.host.as_ref().map(|h| self.host_port(h));
+                if let Some(t) = &raw.table {
+                    self.distinct_values(t.get_ref(), "partner host");
+                }
                 let table = raw.table.as_ref().map(|t| {
-                    self.map(
-                        t.get_ref(),
-                        "origin host",
-                        Self::origin_host,
-                        Self::dns_name,
-                    )
+                    self.map(t.get_ref(), "origin host", Self::host_port, Self::host_port)
                 });
                 let status = raw
                     .status
@@ -389,29 +387,23 @@ impl Checker<'_> {
                 self.duplicate(raw.name.span(), "customer", n.as_str());
             }
             let owner = format!("customer `{}`", raw.name.get_ref());
-            let site = self.hosts(
-                &raw.site,
-                "site host",
-                &mut owners,
-                &owner,
-                Self::origin_host,
-            );
+            let site = self.hosts(&raw.site, "site host", &mut owners, &owner, Self::host_port);
             let offload = self.hosts(
                 &raw.offload,
                 "offload host",
                 &mut owners,
                 &owner,
-                Self::origin_host,
+                Self::host_port,
             );
             let dns = self.hosts(&raw.dns, "DNS name", &mut owners, &owner, Self::dns_name);
-            let origin = self.map(&raw.origin, "origin host", Self::origin_host, |ck, u| {
+            let origin = self.map(&raw.origin, "origin host", Self::host_port, |ck, u| {
                 ck.url(u, UrlUse::NoPath(Scheme::Http))
             });
             // Checked on the keys alone, so that a bad URL does not hide a missing host.
-            let origin_hosts = parsed_keys(&raw.origin, OriginHost::parse);
+            let host_ports = parsed_keys(&raw.origin, HostPort::parse);
             for raw_host in &raw.site {
-                if let Ok(host) = OriginHost::parse(raw_host.get_ref())
-                    && !origin_hosts.contains(&host)
+                if let Ok(host) = HostPort::parse(raw_host.get_ref())
+                    && !host_ports.contains(&host)
                 {
                     self.invalid(
                         raw_host.span(),
@@ -497,44 +489,33 @@ impl Checker<'_> {
             "partner host",
             owners,
             &owner,
-            Self::dns_name,
+            Self::host_port,
         );
         let suffix = raw.semantic_suffix.as_ref().and_then(|s| {
-            let suffix = self.dns_name(s)?;
+            let suffix = self.host_port(s)?;
             self.claim(
                 owners,
                 s.span(),
                 "semantic suffix",
-                suffix.as_str(),
+                &suffix.to_string(),
                 &owner,
                 false,
             );
             Some(suffix)
         });
-        let table = self.map(
-            &raw.table,
-            "partner host",
-            Self::dns_name,
-            Self::origin_host,
-        );
-        if let Some(table) = &table {
-            for ((host, _), raw_key) in table.iter().zip(raw.table.keys()) {
-                self.claim(
-                    owners,
-                    raw_key.span(),
-                    "partner host",
-                    host.as_str(),
-                    &owner,
-                    false,
-                );
+        let table = self.map(&raw.table, "partner host", Self::host_port, Self::host_port);
+        for raw_key in raw.table.keys() {
+            if let Ok(host) = HostPort::parse(raw_key.get_ref()) {
+                let host = host.to_string();
+                self.claim(owners, raw_key.span(), "partner host", &host, &owner, false);
             }
         }
-        let origins = self.map(&raw.origins, "origin host", Self::origin_host, |ck, u| {
+        let origins = self.map(&raw.origins, "origin host", Self::host_port, |ck, u| {
             ck.url(u, UrlUse::NoPath(Scheme::Http))
         });
-        let allowed = parsed_keys(&raw.origins, OriginHost::parse);
+        let allowed = parsed_keys(&raw.origins, HostPort::parse);
         for raw_origin in raw.table.values() {
-            if let Ok(origin) = OriginHost::parse(raw_origin.get_ref())
+            if let Ok(origin) = HostPort::parse(raw_origin.get_ref())
                 && !allowed.contains(&origin)
             {
                 self.invalid(
@@ -700,6 +681,20 @@ impl Checker<'_> {
         out
     }
 
+    /// Each value of `map` (a host) once: a partner host names one origin.
+    fn distinct_values(&mut self, map: &StrMap, what: &'static str) {
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut values: Vec<&S<String>> = map.values().collect();
+        values.sort_by_key(|v| v.span().start);
+        for v in values {
+            if let Ok(host) = HostPort::parse(v.get_ref())
+                && seen.insert(host.to_string(), ()).is_some()
+            {
+                self.duplicate(v.span(), what, &host.to_string());
+            }
+        }
+    }
+
     fn name(&mut self, s: &S<String>) -> Option<Name> {
         Name::new(s.get_ref())
             .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
@@ -712,8 +707,8 @@ impl Checker<'_> {
             .ok()
     }
 
-    fn origin_host(&mut self, s: &S<String>) -> Option<OriginHost> {
-        OriginHost::parse(s.get_ref())
+    fn host_port(&mut self, s: &S<String>) -> Option<HostPort> {
+        HostPort::parse(s.get_ref())
             .map_err(|e| self.invalid(s.span(), Problem::BadValue(e)))
             .ok()
     }

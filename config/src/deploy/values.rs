@@ -8,17 +8,18 @@ use std::path::PathBuf;
 
 use crate::name::DnsName;
 
-/// A host as a client names it, with its port when not the scheme's default:
-/// `img.xyz.com` or `img.xyz.com:8080` (spec §5: the port is part of the origin's identity).
+/// A host as a client names it in a URL, with its port when not the scheme's default:
+/// `img.xyz.com` or `img.xyz.com:8080`. Origin hosts and partner hosts are written so
+/// (spec §5: the port is part of the origin's identity).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OriginHost {
+pub struct HostPort {
     /// The host name, canonical (lower-case).
     pub host: DnsName,
     /// The port, when one is written.
     pub port: Option<u16>,
 }
 
-impl OriginHost {
+impl HostPort {
     /// Parses `host` or `host:port`.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let (host, port) = match s.rsplit_once(':') {
@@ -32,7 +33,7 @@ impl OriginHost {
     }
 }
 
-impl fmt::Display for OriginHost {
+impl fmt::Display for HostPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.host.as_str())?;
         if let Some(port) = self.port {
@@ -224,13 +225,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origin_host_keeps_its_port() {
-        let h = OriginHost::parse("IMG.xyz.com:8080").unwrap();
+    fn host_port_keeps_its_port() {
+        let h = HostPort::parse("IMG.xyz.com:8080").unwrap();
         assert_eq!(h.to_string(), "img.xyz.com:8080");
-        assert_eq!(OriginHost::parse("img.xyz.com").unwrap().port, None);
-        assert!(OriginHost::parse("img.xyz.com:0").is_err());
-        assert!(OriginHost::parse("img.xyz.com:+80").is_err());
-        assert!(OriginHost::parse("img xyz").is_err());
+        assert_eq!(HostPort::parse("img.xyz.com").unwrap().port, None);
+        assert!(HostPort::parse("img.xyz.com:0").is_err());
+        assert!(HostPort::parse("img.xyz.com:+80").is_err());
+        assert!(HostPort::parse("img xyz").is_err());
     }
 
     #[test]
