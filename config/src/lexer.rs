@@ -141,6 +141,23 @@ impl<'a> Lexer<'a> {
         self.scan(true)
     }
 
+    /// The rest of the current line after blanks, without its line end or trailing
+    /// blanks, for a free-form value such as a token; the lexer moves to the line end.
+    /// The text may hold any character: the caller checks it.
+    pub fn rest_of_line(&mut self) -> Result<(&'a str, Pos), ParseError> {
+        let bytes = self.src.as_bytes();
+        while matches!(bytes.get(self.i), Some(b' ' | b'\t')) {
+            self.i += 1;
+        }
+        let pos = self.here();
+        let rest = &bytes[self.i..];
+        let end = self.i + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        self.check_line_end(end)?;
+        let text = self.src[self.i..end].trim_end_matches([' ', '\t', '\r']);
+        self.i = end;
+        Ok((text, pos))
+    }
+
     /// Consumes the punctuation `c` or fails with "expected 'c' `context`, found ...".
     pub fn expect_punct(&mut self, c: u8, context: &str) -> Result<Pos, ParseError> {
         let tok = self.next_token()?;
@@ -383,6 +400,17 @@ mod tests {
         assert!(Lexer::new(&blanks).next_token().is_err());
         let exact = format!("{}\n", "b".repeat(MAX_LINE));
         assert!(Lexer::new(&exact).next_token().is_ok());
+    }
+
+    #[test]
+    fn rest_of_line_takes_free_text_up_to_the_line_end() {
+        let mut lx = Lexer::new("AUTH  a=b:c/d+  \r\nRESET!");
+        assert_eq!(lx.next_token().unwrap().kind, TokenKind::Word("AUTH"));
+        assert_eq!(lx.rest_of_line().unwrap(), ("a=b:c/d+", Pos::new(1, 7)));
+        assert_eq!(lx.next_token().unwrap().pos, Pos::new(2, 1));
+        let mut lx = Lexer::new("AUTH");
+        lx.next_token().unwrap();
+        assert_eq!(lx.rest_of_line().unwrap(), ("", Pos::new(1, 5)));
     }
 
     #[test]

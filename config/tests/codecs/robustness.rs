@@ -1,0 +1,153 @@
+//! No byte string makes a parser panic or run long, errors point inside the text, and
+//! whatever parses prints to a text that parses to the same print (the fuzz property).
+
+use std::time::{Duration, Instant};
+
+use broker_config::lexer::MAX_LINE;
+use broker_config::{
+    CdnFile, CustomerFile, Events, ManagementBatch, ParseError, RegionList, RegionsFile,
+    Transaction,
+};
+use proptest::prelude::*;
+
+/// Checks one parser on `text`: in-bounds error or a printing fixed point.
+fn check<T: std::fmt::Display>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+) -> Result<(), TestCaseError> {
+    let start = Instant::now();
+    let result = parse(text);
+    // Generous: inputs here are a few KiB; a quadratic path would show as seconds.
+    prop_assert!(start.elapsed() < Duration::from_secs(2), "slow parse");
+    match result {
+        Ok(value) => {
+            let printed = value.to_string();
+            let again = parse(&printed)
+                .map_err(|e| TestCaseError::fail(format!("printed text fails: {e}\n{printed}")))?;
+            prop_assert_eq!(again.to_string(), printed);
+        }
+        Err(e) => {
+            let lines = text.split('\n').count() as u32;
+            prop_assert!(
+                e.pos.line >= 1 && e.pos.line <= lines,
+                "{e} outside {lines} lines"
+            );
+            prop_assert!(e.pos.col >= 1 && e.pos.col as usize <= MAX_LINE + 1, "{e}");
+            prop_assert!(!e.message.is_empty());
+        }
+    }
+    Ok(())
+}
+
+fn check_all(text: &str) -> Result<(), TestCaseError> {
+    check(text, Transaction::parse)?;
+    check(text, RegionList::parse)?;
+    check(text, RegionsFile::parse)?;
+    check(text, CdnFile::parse)?;
+    check(text, CustomerFile::parse)?;
+    check(text, Events::parse)?;
+    check(text, ManagementBatch::parse)?;
+    Ok(())
+}
+
+/// Words and punctuation of every grammar, so that random texts get deep into parsers.
+fn token_soup() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("ADD"),
+        Just("REG"),
+        Just("CVG"),
+        Just("CST"),
+        Just("CDN"),
+        Just("DEL"),
+        Just("UPDATE"),
+        Just("RESET"),
+        Just("END"),
+        Just("LOAD"),
+        Just("CAPACITY"),
+        Just("CDNTOTAL"),
+        Just("DEFAULT"),
+        Just("AUTH"),
+        Just("A"),
+        Just("N"),
+        Just("C"),
+        Just("T"),
+        Just("R"),
+        Just("x"),
+        Just("y.example"),
+        Just(".sfx"),
+        Just("10.0.0.0"),
+        Just("10.0.0.1"),
+        Just("::"),
+        Just("2001:db8::"),
+        Just("0"),
+        Just("8"),
+        Just("24"),
+        Just("100"),
+        Just("4294967296"),
+        Just("{"),
+        Just("}"),
+        Just("["),
+        Just("]"),
+        Just("("),
+        Just(")"),
+        Just(";"),
+        Just(","),
+        Just(":"),
+        Just("="),
+        Just("!"),
+        Just("|"),
+        Just("#"),
+        Just(" "),
+        Just("\n"),
+        Just("\t"),
+        Just("\r"),
+        Just("\u{0}"),
+        Just("é"),
+    ];
+    prop::collection::vec(token, 0..80).prop_map(|t| t.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let text = String::from_utf8_lossy(&bytes);
+        check_all(&text)?;
+        // The byte entry points check UTF-8 themselves.
+        let _ = Transaction::parse_bytes(&bytes);
+        let _ = ManagementBatch::parse_bytes(&bytes);
+    }
+
+    #[test]
+    fn token_soups_never_panic(text in token_soup()) {
+        check_all(&text)?;
+    }
+
+    #[test]
+    fn end_detector_agrees_with_the_parser_on_complete_statements(text in token_soup()) {
+        // Wherever END is found, the text up to it is where a statement may start.
+        let mut d = broker_config::EndDetector::new();
+        if let Some(end) = d.feed(text.as_bytes()) {
+            prop_assert_eq!(&text.as_bytes()[end - 3..end], b"END");
+        }
+    }
+}
+
+#[test]
+fn a_huge_line_is_refused_quickly() {
+    let text = format!("ADD REG X {{ {} }}!", "1.2.3.0, 24; ".repeat(10_000));
+    let start = Instant::now();
+    let err = Transaction::parse(&text).unwrap_err();
+    assert!(err.message.starts_with("line longer than"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn deep_or_long_inputs_do_not_blow_the_stack() {
+    // No recursion in any parser: a very long list is a loop.
+    let text = format!("[{}]", "1 = A:1.2.3.4;\n".repeat(100_000));
+    assert!(Transaction::parse(&format!("UPDATE CVG c, R : {text}!")).is_ok());
+    let brackets = "[".repeat(100_000);
+    assert!(Transaction::parse(&brackets).is_err());
+}

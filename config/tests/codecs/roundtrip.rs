@@ -1,0 +1,83 @@
+//! print → parse gives back the same value, and printing is a fixed point.
+
+use broker_config::{
+    CdnFile, CustomerFile, Events, ManagementBatch, RegionList, RegionsFile, Transaction,
+};
+use proptest::prelude::*;
+
+use crate::{strategies, strip};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn transactions_round_trip(tx in strategies::transaction()) {
+        let text = tx.to_string();
+        let back = Transaction::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::transaction(back), tx);
+    }
+
+    #[test]
+    fn region_lists_round_trip(list in strategies::region_list()) {
+        let text = list.to_string();
+        let back = RegionList::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back, list);
+    }
+
+    #[test]
+    fn regions_files_round_trip_in_both_forms(file in strategies::regions_file()) {
+        let text = file.to_string();
+        let back = RegionsFile::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::regions_file(back), file.clone());
+        // The §6 form of the same regions reads back into the same file.
+        let blocks = file.to_region_list().to_string();
+        let back = RegionsFile::parse(&blocks).map_err(|e| TestCaseError::fail(format!("{e}\n{blocks}")))?;
+        prop_assert_eq!(strip::regions_file(back), file);
+    }
+
+    #[test]
+    fn cdn_files_round_trip(file in strategies::cdn_file()) {
+        let text = file.to_string();
+        let back = CdnFile::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::cdn_file(back), file);
+    }
+
+    #[test]
+    fn customer_files_round_trip(file in strategies::customer_file()) {
+        let text = file.to_string();
+        let back = CustomerFile::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::customer_file(back), file);
+    }
+
+    #[test]
+    fn events_round_trip(events in strategies::events()) {
+        let text = events.to_string();
+        let back = Events::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::events(back), events);
+    }
+
+    #[test]
+    fn management_batches_round_trip(batch in strategies::management_batch()) {
+        let text = batch.to_string();
+        let back = ManagementBatch::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back.to_string(), text);
+        prop_assert_eq!(strip::management_batch(back), batch);
+    }
+
+    /// Tables rebuilt from their own transaction are the same tables.
+    #[test]
+    fn tables_round_trip_through_their_transaction(tx in strategies::transaction()) {
+        let mut tables = broker_config::Tables::new();
+        if tables.apply(&tx).is_ok() {
+            let text = tables.to_transaction().to_string();
+            let mut again = broker_config::Tables::new();
+            again.apply(&Transaction::parse(&text).unwrap()).unwrap();
+            prop_assert_eq!(again, tables);
+        }
+    }
+}
