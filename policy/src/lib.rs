@@ -1,3 +1,7 @@
 //! placeholder
 pub mod region_table;
 pub mod weighted;
+pub mod balance;
+pub mod dns_tables;
+pub mod model;
+pub mod plan;
