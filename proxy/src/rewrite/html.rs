@@ -1,0 +1,429 @@
+//! The HTML side: lol_html finds the URL-bearing attributes and `<style>` elements, and
+//! the [`Splicer`] swaps rewritten values into the untouched byte stream.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use encoding_rs::{Encoding, UTF_8};
+use lol_html::html_content::{Attribute, EndTag};
+use lol_html::send::{ElementContentHandlers, HtmlRewriter, Settings};
+use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
+
+use super::RewriteOptions;
+use super::content_type::ContentType;
+use super::css::rewrite_css_text;
+use super::error::RewriteError;
+use super::mapper::UrlMapper;
+use super::splice::{Edit, Splicer};
+use super::srcset::candidate_urls;
+use super::url_context::{UrlContext, trim_ascii_whitespace};
+
+/// What a matched element may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// `src` and `srcset`: img, source.
+    Image,
+    /// `src` only: script, audio, track, embed, iframe.
+    Src,
+    /// `src` and `poster`.
+    Video,
+    /// `src` when `type=image`.
+    Input,
+    /// `href` for stylesheet, preload, prefetch, icon and modulepreload links.
+    Link,
+    /// `data`.
+    Object,
+    Base,
+    /// The `<style>` element's text.
+    StyleElement,
+    /// Any element's `style` attribute.
+    StyleAttribute,
+    /// Charset declarations, when the header named none.
+    Meta,
+}
+
+/// How an attribute value holds URLs.
+#[derive(Clone, Copy, Debug)]
+enum ValueKind {
+    Url,
+    Srcset,
+    Css,
+}
+
+const ROLES: [(&str, Role); 15] = [
+    ("img", Role::Image),
+    ("source", Role::Image),
+    ("script[src]", Role::Src),
+    ("audio[src]", Role::Src),
+    ("track[src]", Role::Src),
+    ("embed[src]", Role::Src),
+    ("iframe[src]", Role::Src),
+    ("video", Role::Video),
+    ("input[src]", Role::Input),
+    ("link[href]", Role::Link),
+    ("object[data]", Role::Object),
+    ("base[href]", Role::Base),
+    ("style", Role::StyleElement),
+    ("[style]", Role::StyleAttribute),
+    ("meta", Role::Meta),
+];
+
+/// Selectors are parsed once per process and borrowed by every page's rewriter.
+static SELECTORS: LazyLock<Vec<(Selector, Role)>> = LazyLock::new(|| {
+    ROLES
+        .iter()
+        .filter_map(|&(css, role)| Some((css.parse().ok()?, role)))
+        .collect()
+});
+
+const LINK_RELS: [&str; 5] = ["stylesheet", "preload", "prefetch", "icon", "modulepreload"];
+const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
+
+/// Everything the handlers and the output sink share. lol_html takes each handler as a
+/// separate `Send` closure, so the state sits behind one mutex; all of them run on the
+/// caller's thread inside `write`, so it is never contended.
+struct Shared<M> {
+    mapper: M,
+    ctx: UrlContext,
+    encoding: &'static Encoding,
+    /// The encoding came from the header or a first `<meta>`: later ones do not count.
+    encoding_fixed: bool,
+    splicer: Splicer,
+    value: String,
+    rewrites: u64,
+}
+
+impl<M: UrlMapper> Shared<M> {
+    fn on_element(&mut self, role: Role, el: &mut lol_html::send::Element<'_, '_>) -> Option<()> {
+        match role {
+            Role::Image => self.rewrite_attributes(
+                el.attributes(),
+                &[("src", ValueKind::Url), ("srcset", ValueKind::Srcset)],
+            ),
+            Role::Src => self.rewrite_attributes(el.attributes(), &[("src", ValueKind::Url)]),
+            Role::Video => self.rewrite_attributes(
+                el.attributes(),
+                &[("src", ValueKind::Url), ("poster", ValueKind::Url)],
+            ),
+            Role::Input => {
+                if el
+                    .get_attribute("type")
+                    .is_some_and(|t| trim_ascii_whitespace(&t).eq_ignore_ascii_case("image"))
+                {
+                    self.rewrite_attributes(el.attributes(), &[("src", ValueKind::Url)]);
+                }
+            }
+            Role::Link => {
+                let rel = el.get_attribute("rel")?;
+                let wanted = rel
+                    .split_ascii_whitespace()
+                    .any(|token| LINK_RELS.iter().any(|r| r.eq_ignore_ascii_case(token)));
+                if wanted {
+                    self.rewrite_attributes(el.attributes(), &[("href", ValueKind::Url)]);
+                }
+            }
+            Role::Object => self.rewrite_attributes(el.attributes(), &[("data", ValueKind::Url)]),
+            Role::StyleAttribute => {
+                self.rewrite_attributes(el.attributes(), &[("style", ValueKind::Css)])
+            }
+            Role::Base => {
+                let href = el.get_attribute("href")?;
+                self.ctx.set_base(&href, &self.mapper);
+            }
+            Role::Meta => self.on_meta(el),
+            Role::StyleElement => {} // needs the element's end tag: see `style_handler`
+        }
+        Some(())
+    }
+
+    /// Rewrites the first occurrence of each named attribute (browsers ignore duplicates).
+    fn rewrite_attributes(&mut self, attributes: &[Attribute<'_>], wanted: &[(&str, ValueKind)]) {
+        let mut done = [false; 2];
+        for attr in attributes {
+            let name = attr.name();
+            let Some(i) = wanted.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            if !std::mem::replace(&mut done[i], true) {
+                self.rewrite_attribute(attr, wanted[i].1);
+            }
+        }
+    }
+
+    fn rewrite_attribute(&mut self, attr: &Attribute<'_>, kind: ValueKind) {
+        let Some(location) = attr.value_source_location() else {
+            return;
+        };
+        let value = attr.value();
+        self.value.clear();
+        let rewrites = match kind {
+            ValueKind::Url => {
+                let url = trim_ascii_whitespace(&value);
+                let lead = url.as_ptr() as usize - value.as_ptr() as usize;
+                self.value.push_str(&value[..lead]);
+                if self.ctx.rewrite(url, &self.mapper, &mut self.value) {
+                    self.value.push_str(&value[lead + url.len()..]);
+                    1
+                } else {
+                    0
+                }
+            }
+            ValueKind::Srcset => {
+                let mut copied = 0;
+                let mut rewrites = 0;
+                for range in candidate_urls(value.as_bytes()) {
+                    let (Some(before), Some(url)) =
+                        (value.get(copied..range.start), value.get(range.clone()))
+                    else {
+                        return;
+                    };
+                    self.value.push_str(before);
+                    if self.ctx.rewrite(url, &self.mapper, &mut self.value) {
+                        rewrites += 1;
+                    } else {
+                        self.value.push_str(url);
+                    }
+                    copied = range.end;
+                }
+                self.value.push_str(value.get(copied..).unwrap_or_default());
+                rewrites
+            }
+            ValueKind::Css => {
+                rewrite_css_text(&value, &mut self.ctx, &self.mapper, &mut self.value)
+            }
+        };
+        if rewrites == 0 {
+            return;
+        }
+        let range = location.bytes();
+        let (expected, _, bad_original) = self.encoding.encode(&value);
+        let (replacement, _, bad_new) = self.encoding.encode(&self.value);
+        if bad_original || bad_new || expected.len() != range.len() {
+            return;
+        }
+        self.splicer.add_edit(Edit {
+            range,
+            expected: expected.into_owned(),
+            replacement: replacement.into_owned(),
+        });
+        self.rewrites += u64::from(rewrites);
+    }
+
+    /// Follows `<meta charset>` as lol_html does (first valid declaration wins), so that
+    /// rewritten values are encoded like the text around them.
+    fn on_meta(&mut self, el: &lol_html::send::Element<'_, '_>) {
+        if self.encoding_fixed {
+            return;
+        }
+        let declared = el
+            .get_attribute("charset")
+            .and_then(|label| Encoding::for_label_no_replacement(label.trim().as_bytes()))
+            .or_else(|| {
+                let http_equiv = el.get_attribute("http-equiv")?;
+                if !http_equiv.eq_ignore_ascii_case("content-type") {
+                    return None;
+                }
+                ContentType::parse(&el.get_attribute("content")?).charset
+            });
+        if let Some(encoding) = declared.filter(|e| e.is_ascii_compatible()) {
+            self.encoding = encoding;
+            self.encoding_fixed = true;
+        }
+    }
+
+    fn end_style(&mut self, end: usize) {
+        let Self {
+            mapper,
+            ctx,
+            encoding,
+            splicer,
+            rewrites,
+            ..
+        } = self;
+        splicer.end_hold(end, |held| {
+            let (css, n) = rewrite_style_text(held, encoding, ctx, &*mapper)?;
+            *rewrites += u64::from(n);
+            Some(css)
+        });
+    }
+}
+
+/// The rewritten bytes of a `<style>` element's text, if any URL changed.
+fn rewrite_style_text(
+    held: &[u8],
+    encoding: &'static Encoding,
+    ctx: &mut UrlContext,
+    mapper: &impl UrlMapper,
+) -> Option<(Vec<u8>, u32)> {
+    let css: Cow<'_, str> = if encoding == UTF_8 {
+        Cow::Borrowed(std::str::from_utf8(held).ok()?)
+    } else {
+        encoding.decode_without_bom_handling_and_without_replacement(held)?
+    };
+    let mut out = String::new();
+    let n = rewrite_css_text(&css, ctx, mapper, &mut out);
+    if n == 0 {
+        return None;
+    }
+    // Re-encoding must give back the original bytes, or untouched text would change.
+    if encoding != UTF_8 && *encoding.encode(&css).0 != *held {
+        return None;
+    }
+    let (bytes, _, unencodable) = encoding.encode(&out);
+    (!unencodable).then(|| (bytes.into_owned(), n))
+}
+
+fn lock<M>(shared: &Mutex<Shared<M>>) -> MutexGuard<'_, Shared<M>> {
+    // A panic cannot leave the state half-updated in a way that matters more than losing
+    // the page, and handlers do not panic; keep going rather than poison every request.
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// lol_html's output sink: everything goes to the splicer.
+struct SplicerSink<M>(Arc<Mutex<Shared<M>>>);
+
+impl<M> OutputSink for SplicerSink<M> {
+    fn handle_chunk(&mut self, chunk: &[u8]) {
+        if !chunk.is_empty() {
+            lock(&self.0).splicer.receive(chunk);
+        }
+    }
+}
+
+/// A streaming HTML page rewriter.
+pub(crate) struct HtmlPage<M: UrlMapper + Send + 'static> {
+    parser: Option<HtmlRewriter<'static, SplicerSink<M>>>,
+    shared: Arc<Mutex<Shared<M>>>,
+    /// Bytes written so far.
+    fed: usize,
+    /// The written bytes the parser has not passed on yet, kept to pass them through
+    /// unchanged if it fails.
+    unsunk: Vec<u8>,
+    failure: Option<RewriteError>,
+}
+
+impl<M: UrlMapper + Send + 'static> HtmlPage<M> {
+    pub(crate) fn new(
+        charset: Option<&'static Encoding>,
+        mapper: M,
+        options: &RewriteOptions,
+    ) -> Self {
+        let encoding = charset.and_then(AsciiCompatibleEncoding::new);
+        let shared = Arc::new(Mutex::new(Shared {
+            mapper,
+            ctx: UrlContext::new(options.document_url.clone(), options.https_page),
+            encoding: encoding.map_or(UTF_8, Into::into),
+            encoding_fixed: encoding.is_some(),
+            splicer: Splicer::new(options.max_held_bytes),
+            value: String::new(),
+            rewrites: 0,
+        }));
+        let mut settings = Settings::new_send()
+            .with_encoding(encoding.unwrap_or_else(AsciiCompatibleEncoding::utf_8))
+            .with_adjust_charset_on_meta_tag(encoding.is_none())
+            .with_strict(true)
+            .with_memory_settings(
+                MemorySettings::new()
+                    .with_max_allowed_memory_usage(options.max_parser_memory)
+                    .with_graceful_bail_out_on_memory_limit_exceeded(true),
+            );
+        for (selector, role) in SELECTORS.iter() {
+            let role = *role;
+            if role == Role::Meta && encoding.is_some() {
+                continue;
+            }
+            let shared = Arc::clone(&shared);
+            let handlers = ElementContentHandlers::default().element(
+                move |el: &mut lol_html::send::Element<'_, '_>| {
+                    if role == Role::StyleElement {
+                        return style_handler(&shared, el);
+                    }
+                    lock(&shared).on_element(role, el);
+                    Ok(())
+                },
+            );
+            settings = settings.append_element_content_handler((Cow::Borrowed(selector), handlers));
+        }
+        let parser = HtmlRewriter::new(settings, SplicerSink(Arc::clone(&shared)));
+        Self {
+            parser: Some(parser),
+            shared,
+            fed: 0,
+            unsunk: Vec::new(),
+            failure: None,
+        }
+    }
+
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> Bytes {
+        let Some(parser) = self.parser.as_mut() else {
+            return Bytes::copy_from_slice(chunk);
+        };
+        self.fed += chunk.len();
+        let result = parser.write(chunk);
+        let mut shared = lock(&self.shared);
+        // Keep the tail of the input that the parser still holds.
+        let unsunk = self.fed.saturating_sub(shared.splicer.received());
+        if unsunk <= chunk.len() {
+            self.unsunk.clear();
+            self.unsunk
+                .extend_from_slice(&chunk[chunk.len() - unsunk..]);
+        } else {
+            self.unsunk.extend_from_slice(chunk);
+            let excess = self.unsunk.len().saturating_sub(unsunk);
+            self.unsunk.drain(..excess);
+        }
+        if let Err(error) = result {
+            self.failure = Some(RewriteError::from_lol_html(&error));
+            shared.splicer.abandon();
+            shared.splicer.pass_raw(&self.unsunk);
+            self.unsunk = Vec::new();
+            drop(shared);
+            self.parser = None;
+            return lock(&self.shared).splicer.take_output();
+        }
+        shared.splicer.take_output()
+    }
+
+    /// Ends the page; later writes pass through unchanged.
+    pub(crate) fn finish(&mut self) -> Bytes {
+        let result = self.parser.take().map(HtmlRewriter::end);
+        let mut shared = lock(&self.shared);
+        if let Some(Err(error)) = result {
+            self.failure = Some(RewriteError::from_lol_html(&error));
+            shared.splicer.abandon();
+            shared.splicer.pass_raw(&self.unsunk);
+        }
+        self.unsunk = Vec::new();
+        // A `<style>` left open at the end of the page goes out as it was.
+        shared.splicer.release_held();
+        shared.splicer.take_output()
+    }
+
+    pub(crate) fn rewrites(&self) -> u64 {
+        lock(&self.shared).rewrites
+    }
+
+    pub(crate) fn failure(&self) -> Option<&RewriteError> {
+        self.failure.as_ref()
+    }
+}
+
+/// Holds the text of an HTML `<style>` element until its end tag, then rewrites it whole.
+fn style_handler<M: UrlMapper + Send + 'static>(
+    shared: &Arc<Mutex<Shared<M>>>,
+    el: &mut lol_html::send::Element<'_, '_>,
+) -> lol_html::HandlerResult {
+    // In SVG, `<style>` content is markup, not raw text, and may be self-closed.
+    if !el.can_have_content() || el.namespace_uri() != HTML_NAMESPACE {
+        return Ok(());
+    }
+    lock(shared)
+        .splicer
+        .begin_hold(el.source_location().bytes().end);
+    let shared = Arc::clone(shared);
+    el.on_end_tag(Box::new(move |end: &mut EndTag<'_>| {
+        lock(&shared).end_style(end.source_location().bytes().start);
+        Ok(())
+    }))
+}

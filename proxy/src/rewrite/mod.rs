@@ -1,0 +1,161 @@
+//! The streaming URL rewriter of the front proxy (issue 4, spec §5).
+//!
+//! A [`PageRewriter`] takes a response body chunk by chunk and gives back output chunks in
+//! which every absolute or scheme-relative URL of an offloaded host, in the places a
+//! browser fetches embedded content from, is replaced by what a [`UrlMapper`] returns.
+//! Every other byte is left exactly as it was.
+//!
+//! - `text/html` goes through lol_html, used as a parser only; the edits are spliced
+//!   into the original bytes ([`splice`]), so quotes, whitespace and case are kept.
+//!   Rewritten: `src`/`srcset` of img, source, script, video, audio, track, embed,
+//!   input[type=image], iframe; `href` of stylesheet/preload/prefetch/icon/modulepreload
+//!   links; `poster`; `data` of object; CSS in `style` attributes and `<style>`
+//!   elements. The first `<base href>` counts: relative URLs under an offloaded base are
+//!   offloaded URLs. The charset comes from the `Content-Type` or a `<meta>`.
+//! - `text/css` goes through a resumable CSS scanner (`url(...)`, `@import "..."`).
+//! - Anything else passes through.
+//!
+//! Memory is bounded: lol_html's buffers by [`RewriteOptions::max_parser_memory`], held
+//! `<style>` text and unfinished CSS URLs by [`RewriteOptions::max_held_bytes`]. When the
+//! parser gives up (ambiguous markup in lol_html's strict mode, memory limit), the rest of
+//! the page passes through unchanged and [`PageRewriter::failure`] says why.
+//!
+//! ```
+//! use broker_proxy::rewrite::{EmbeddedMapper, PageRewriter, RewriteOptions};
+//!
+//! let mapper = EmbeddedMapper::new("foo.cdn-g.example", ["img.xyz.com"]);
+//! let mut page = PageRewriter::new("text/html", mapper, RewriteOptions::default());
+//! let mut out = page.write(b"<img src='http://img.xyz.com/pic1.gif' ").to_vec();
+//! out.extend_from_slice(&page.write(b"alt=x><a href=http://img.xyz.com/>"));
+//! out.extend_from_slice(&page.finish());
+//! assert_eq!(
+//!     out,
+//!     b"<img src='http://foo.cdn-g.example/img.xyz.com/pic1.gif' alt=x><a href=http://img.xyz.com/>"
+//! );
+//! ```
+
+mod content_type;
+mod css;
+mod css_stream;
+mod error;
+mod html;
+mod mapper;
+mod splice;
+mod srcset;
+mod url_context;
+
+use bytes::Bytes;
+use url::Url;
+
+pub use content_type::{ContentKind, ContentType};
+pub use error::RewriteError;
+pub use mapper::{EmbeddedMapper, UrlMapper};
+
+use css_stream::CssStream;
+use html::HtmlPage;
+
+/// Per-page settings.
+#[derive(Clone, Debug)]
+pub struct RewriteOptions {
+    /// The page's own URL: relative `<base href>` values resolve against it.
+    pub document_url: Option<Url>,
+    /// The client fetched the page over HTTPS: `http` partner URLs become `https`, so that
+    /// rewriting never creates mixed content (spec §5).
+    pub https_page: bool,
+    /// Limit of lol_html's own buffers (a tag split across chunks is buffered whole).
+    pub max_parser_memory: usize,
+    /// Limit of the bytes held back by the rewriter: one `<style>` element's text, or one
+    /// CSS URL whose end has not arrived. Beyond it they pass through unrewritten.
+    pub max_held_bytes: usize,
+}
+
+impl Default for RewriteOptions {
+    fn default() -> Self {
+        Self {
+            document_url: None,
+            https_page: false,
+            max_parser_memory: 4 << 20,
+            max_held_bytes: 1 << 20,
+        }
+    }
+}
+
+enum Inner<M: UrlMapper + Send + 'static> {
+    Html(Box<HtmlPage<M>>),
+    Css(Box<CssStream<M>>),
+    Passthrough,
+}
+
+/// Rewrites one response body, chunk by chunk.
+pub struct PageRewriter<M: UrlMapper + Send + 'static> {
+    inner: Inner<M>,
+}
+
+impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
+    /// A rewriter for a body with this `Content-Type` header value.
+    pub fn new(content_type: &str, mapper: M, options: RewriteOptions) -> Self {
+        Self::for_content(ContentType::parse(content_type), mapper, options)
+    }
+
+    /// A rewriter for a body of an already parsed content type.
+    pub fn for_content(content_type: ContentType, mapper: M, options: RewriteOptions) -> Self {
+        let inner = match content_type.kind {
+            // lol_html only parses ASCII-compatible encodings; UTF-16 pages pass through.
+            ContentKind::Html if content_type.charset.is_none_or(|c| c.is_ascii_compatible()) => {
+                Inner::Html(Box::new(HtmlPage::new(
+                    content_type.charset,
+                    mapper,
+                    &options,
+                )))
+            }
+            ContentKind::Css => Inner::Css(Box::new(CssStream::new(
+                content_type.charset,
+                mapper,
+                &options,
+            ))),
+            _ => Inner::Passthrough,
+        };
+        Self { inner }
+    }
+
+    /// Whether bodies pass through untouched: the caller may then skip the rewriter.
+    pub fn is_passthrough(&self) -> bool {
+        matches!(self.inner, Inner::Passthrough)
+    }
+
+    /// Rewrites the next chunk of the body; returns the output ready so far (possibly
+    /// empty: a tag or URL split across chunks waits for its end).
+    pub fn write(&mut self, chunk: &[u8]) -> Bytes {
+        match &mut self.inner {
+            Inner::Html(page) => page.write(chunk),
+            Inner::Css(css) => css.write(chunk),
+            Inner::Passthrough => Bytes::copy_from_slice(chunk),
+        }
+    }
+
+    /// Ends the body; returns the last output. Later writes pass through unchanged.
+    pub fn finish(&mut self) -> Bytes {
+        match &mut self.inner {
+            Inner::Html(page) => page.finish(),
+            Inner::Css(css) => css.finish(),
+            Inner::Passthrough => Bytes::new(),
+        }
+    }
+
+    /// How many URLs were rewritten so far.
+    pub fn rewritten_urls(&self) -> u64 {
+        match &self.inner {
+            Inner::Html(page) => page.rewrites(),
+            Inner::Css(css) => css.rewrites(),
+            Inner::Passthrough => 0,
+        }
+    }
+
+    /// Why rewriting stopped part-way, if it did.
+    pub fn failure(&self) -> Option<RewriteError> {
+        match &self.inner {
+            Inner::Html(page) => page.failure().copied(),
+            _ => None,
+        }
+    }
+}
