@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod dns;
+
 #[derive(Parser)]
 #[command(name = "cdnbroker", version, about = "CDN brokering and peering")]
 struct Cli {
@@ -17,11 +19,14 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Run the brokering DNS engine alone (spec §1 control port).
+    Dns(dns::DnsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Dns(args) => dns::run(&args),
         Command::Check { files } => {
             for f in files {
                 println!("{}: not yet checked", f.display());

@@ -1,0 +1,157 @@
+//! `cdnbroker dns`: the brokering DNS engine alone (also the `[dns]` role of `run`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use broker_config::DnsName;
+use broker_dns::control::ControlLimits;
+use broker_dns::triangle::Triangle;
+use broker_dns::{Engine, Listeners, Options, Settings};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `cdnbroker dns`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct DnsArgs {
+    /// Address answering DNS over UDP and TCP (repeatable; port 0 picks a free one).
+    #[arg(long, required = true)]
+    pub(crate) listen: Vec<SocketAddr>,
+    /// Control port for spec §1 transactions.
+    #[arg(long)]
+    pub(crate) control: Option<SocketAddr>,
+    /// Name server names put in the SOA and NS of bound domains (repeatable).
+    #[arg(long = "ns")]
+    pub(crate) ns: Vec<String>,
+    /// TTL of answers, seconds.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) ttl: u32,
+    /// A transaction (spec §1) committed before serving.
+    #[arg(long)]
+    pub(crate) load: Option<PathBuf>,
+    /// Append one line per query to this file.
+    #[arg(long = "query-log")]
+    pub(crate) query_log: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (GET /metrics).
+    #[arg(long)]
+    pub(crate) metrics: Option<SocketAddr>,
+    /// Seconds an idle control connection is kept before its transaction is aborted.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) control_timeout: u64,
+    /// UDP sockets per listen address (SO_REUSEPORT), e.g. one per core.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) udp_sockets: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Port of the servers named in R: and T: lookups.
+    #[arg(long, default_value_t = 53)]
+    pub(crate) forward_port: u16,
+}
+
+impl DnsArgs {
+    /// The arguments equivalent to a deployment's `[dns]` table.
+    #[allow(dead_code, reason = "for `run --config` to start its [dns] role")]
+    pub(crate) fn from_role(role: &broker_config::deploy::DnsRole) -> Self {
+        Self {
+            listen: role.listen.clone(),
+            control: Some(role.control),
+            ns: role.ns.iter().map(|n| n.to_string()).collect(),
+            ttl: role.ttl,
+            load: role.load.clone(),
+            query_log: role.query_log.clone(),
+            metrics: role.metrics,
+            control_timeout: 30,
+            udp_sockets: 1,
+            threads: None,
+            forward_port: 53,
+        }
+    }
+}
+
+/// Runs `cdnbroker dns` until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &DnsArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt.enable_all().build()?;
+    rt.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        serve(args, shutdown).await
+    })
+}
+
+/// Starts the engine of `args` and serves until `shutdown`; prints the bound addresses
+/// on stdout first (one `dns`, `control`, `metrics` line each), so that a caller that
+/// asked for port 0 learns them.
+pub(crate) async fn serve(args: &DnsArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let ns = args
+        .ns
+        .iter()
+        .map(|n| DnsName::new(n).map_err(|why| anyhow::anyhow!("--ns {n}: {why}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut settings = Settings {
+        ttl: args.ttl,
+        forward_port: args.forward_port,
+        ..Settings::default()
+    };
+    if !ns.is_empty() {
+        settings.ns = ns;
+    }
+    let triangle = match Triangle::open() {
+        Ok(t) => Some(Arc::new(t)),
+        Err(e) => {
+            tracing::info!(error = %e, "no raw socket: T: lookups will be refused at commit");
+            None
+        }
+    };
+    let engine = Arc::new(Engine::new(settings, triangle.is_some()));
+    if let Some(path) = &args.load {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        engine
+            .commit(text)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    }
+    let listeners = Listeners::bind(&args.listen, args.control, args.metrics, args.udp_sockets)
+        .context("binding the engine's sockets")?;
+    for a in listeners.dns_addrs() {
+        println!("dns {a}");
+    }
+    if let Some(a) = listeners.control_addr() {
+        println!("control {a}");
+    }
+    if let Some(a) = listeners.metrics_addr() {
+        println!("metrics {a}");
+    }
+    let options = Options {
+        control: ControlLimits {
+            idle: Duration::from_secs(args.control_timeout),
+            ..ControlLimits::default()
+        },
+        query_log: args.query_log.clone(),
+        triangle,
+        ..Options::default()
+    };
+    broker_dns::run(listeners, engine, options, shutdown).await?;
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+    }
+    shutdown.cancel();
+}
