@@ -81,3 +81,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Consistent tables rebuild from their own transaction, and a later statement
+    /// either applies or leaves them exactly as they were.
+    #[test]
+    fn tables_apply_all_or_nothing(
+        tx in strategies::consistent_transaction(),
+        more in strategies::transaction(),
+    ) {
+        let mut tables = broker_config::Tables::new();
+        tables.apply(&tx).map_err(|e| TestCaseError::fail(format!("{e}\n{tx}")))?;
+        let mut again = broker_config::Tables::new();
+        again.apply(&Transaction::parse(&tables.to_transaction().to_string()).unwrap()).unwrap();
+        prop_assert_eq!(&again, &tables);
+        let before = tables.clone();
+        if tables.apply(&more).is_err() {
+            prop_assert_eq!(tables, before);
+        }
+    }
+}

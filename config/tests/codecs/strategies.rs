@@ -248,3 +248,53 @@ pub(crate) fn events() -> impl Strategy<Value = Events> {
 pub(crate) fn management_batch() -> impl Strategy<Value = ManagementBatch> {
     ("[!-~]{1,40}", events()).prop_map(|(token, events)| ManagementBatch { token, events })
 }
+
+/// A transaction that applies to empty tables: regions, then coverages over those
+/// regions (and `DEFAULT`), then customers over those coverages.
+pub(crate) fn consistent_transaction() -> impl Strategy<Value = Transaction> {
+    (
+        regions_file(),
+        prop::collection::vec(
+            (
+                name(),
+                prop::collection::vec((any::<prop::sample::Index>(), action()), 0..4),
+            ),
+            1..4,
+        ),
+        prop::collection::vec((dns_name(), any::<prop::sample::Index>()), 0..4),
+    )
+        .prop_map(|(regions, coverages, customers)| {
+            let mut region_names: Vec<Name> = regions
+                .regions
+                .iter()
+                .map(|r| r.value.name.clone())
+                .collect();
+            region_names.push(Name::new("DEFAULT").unwrap());
+            let mut statements: Vec<Statement> = regions
+                .regions
+                .into_iter()
+                .map(|r| Statement::AddRegion(r.value))
+                .collect();
+            let mut coverage_names = Vec::new();
+            for (name, entries) in coverages {
+                let mut seen = HashSet::new();
+                let entries = entries
+                    .into_iter()
+                    .map(|(i, a)| (i.get(&region_names).clone(), a))
+                    .filter(|(r, _)| seen.insert(r.clone()))
+                    .map(|(r, a)| (at(r), a))
+                    .collect();
+                coverage_names.push(name.clone());
+                statements.push(Statement::AddCoverage(CoverageDef { name, entries }));
+            }
+            for (domain, i) in customers {
+                statements.push(Statement::AddCustomer(CustomerBinding {
+                    domain,
+                    coverage: at(i.get(&coverage_names).clone()),
+                }));
+            }
+            Transaction {
+                statements: statements.into_iter().map(at).collect(),
+            }
+        })
+}
