@@ -1,4 +1,5 @@
 //! placeholder
+pub mod cluster;
 pub mod region_table;
 pub mod weighted;
 pub mod balance;
