@@ -9,10 +9,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::observe::Observer;
+
 /// Serves the registry until `shutdown`.
 pub(crate) async fn serve(
     listener: TcpListener,
     registry: Arc<Registry>,
+    observer: Option<Observer>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -24,13 +27,19 @@ pub(crate) async fn serve(
             },
         };
         let registry = Arc::clone(&registry);
+        let observer = observer.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(10), respond(stream, &registry)).await;
+            let work = respond(stream, &registry, observer.as_ref());
+            let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
         });
     }
 }
 
-async fn respond(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+async fn respond(
+    mut stream: TcpStream,
+    registry: &Registry,
+    observer: Option<&Observer>,
+) -> std::io::Result<()> {
     let mut req = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !req.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -42,6 +51,9 @@ async fn respond(mut stream: TcpStream, registry: &Registry) -> std::io::Result<
     }
     let line = req.split(|&b| b == b'\r').next().unwrap_or_default();
     let (status, body) = if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET / ") {
+        if let Some(o) = observer {
+            o.settle().await;
+        }
         let mut body = String::new();
         match prometheus_client::encoding::text::encode(&mut body, registry) {
             Ok(()) => ("200 OK", body),

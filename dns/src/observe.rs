@@ -114,18 +114,35 @@ impl Metrics {
     }
 }
 
+/// What the logger task receives.
+#[derive(Debug)]
+enum Msg {
+    Query(Box<QueryEvent>),
+    /// Answered once every event queued before it is counted and logged.
+    Barrier(tokio::sync::oneshot::Sender<()>),
+}
+
 /// The answering side's handle: cheap to clone, never blocks.
 #[derive(Clone, Debug)]
 pub struct Observer {
-    tx: mpsc::Sender<QueryEvent>,
+    tx: mpsc::Sender<Msg>,
     metrics: Arc<Metrics>,
 }
 
 impl Observer {
     /// Hands an event to the logger; drops (and counts) it when the channel is full.
     pub fn record(&self, event: QueryEvent) {
-        if self.tx.try_send(event).is_err() {
+        if self.tx.try_send(Msg::Query(Box::new(event))).is_err() {
             self.metrics.dropped.inc();
+        }
+    }
+
+    /// Waits until every event recorded before this call is counted and logged: a
+    /// scrape then sees every query answered before it.
+    pub async fn settle(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Barrier(tx)).await.is_ok() {
+            let _ = rx.await;
         }
     }
 }
@@ -149,17 +166,21 @@ pub fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-async fn drain(
-    mut rx: mpsc::Receiver<QueryEvent>,
-    metrics: Arc<Metrics>,
-    log: Option<std::fs::File>,
-) {
+async fn drain(mut rx: mpsc::Receiver<Msg>, metrics: Arc<Metrics>, log: Option<std::fs::File>) {
     let mut log = log.map(|f| std::io::BufWriter::with_capacity(1 << 16, f));
     let mut batch = Vec::with_capacity(1024);
     let mut line = String::new();
     let mut name = String::new();
     while rx.recv_many(&mut batch, 1024).await > 0 {
-        for ev in batch.drain(..) {
+        let mut barriers = Vec::new();
+        for msg in batch.drain(..) {
+            let ev = match msg {
+                Msg::Query(ev) => ev,
+                Msg::Barrier(done) => {
+                    barriers.push(done);
+                    continue;
+                }
+            };
             count(&metrics, &ev);
             if let Some(w) = log.as_mut() {
                 format_line(&ev, &mut name, &mut line);
@@ -174,6 +195,9 @@ async fn drain(
             && let Err(e) = w.flush()
         {
             tracing::warn!(error = %e, "query log flush failed");
+        }
+        for done in barriers {
+            let _ = done.send(());
         }
     }
 }

@@ -216,6 +216,7 @@ pub async fn run(
         tasks.spawn(metrics_http::serve(
             listener,
             Arc::new(registry),
+            ctx.observer.clone(),
             shutdown.clone(),
         ));
     }

@@ -43,6 +43,15 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, ctx: Context, shutdown: Cancel
             Transport::Udp,
             &mut out,
         );
+        if let Some(obs) = &ctx.observer {
+            obs.record(QueryEvent::new(
+                peer,
+                Transport::Udp,
+                o.info,
+                packet,
+                Arc::clone(&snap),
+            ));
+        }
         match o.send {
             Send::Nothing => {}
             Send::Reply => {
@@ -60,15 +69,6 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, ctx: Context, shutdown: Cancel
                     _ => spawn_relay(&ctx, &socket, out.clone(), server, peer, packet),
                 }
             }
-        }
-        if let Some(obs) = &ctx.observer {
-            obs.record(QueryEvent::new(
-                peer,
-                Transport::Udp,
-                o.info,
-                packet,
-                Arc::clone(&snap),
-            ));
         }
     }
 }

@@ -1,0 +1,105 @@
+//! `R:` (relay) and `T:` (triangle) lookups against a second engine playing the partner.
+
+use std::time::Duration;
+
+use crate::support::{Setup, TestEngine, dig, section};
+
+/// The partner: answers r.example by the client's region (France or not).
+async fn partner() -> TestEngine {
+    let p = TestEngine::start().await;
+    let tx = "ADD REG FRANCE { 198.54.234.0, 23; }!\n\
+              ADD CVG p { FRANCE, [1 = A:192.0.2.55;]; DEFAULT, [1 = A:192.0.2.66;]; }!\n\
+              ADD CST r.example { p; }!\nEND\n";
+    assert_eq!(p.transact(tx).await, "OK 1\n");
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_forwards_with_the_client_subnet_and_relays_the_answer() {
+    let p = partner().await;
+    let e = TestEngine::start_with(Setup {
+        forward_port: p.dns.port(),
+        ..Default::default()
+    })
+    .await;
+    let tx = "ADD CVG r { DEFAULT, [1 = R:(ns.partner.example 127.0.0.1);]; }!\nADD CST r.example { r; }!\nEND\n";
+    assert_eq!(e.transact(tx).await, "OK 1\n");
+    // The partner sees the ECS the engine passes on and picks France.
+    let out = dig(e.dns, &["+subnet=198.54.234.0/24", "r.example", "A"]).await;
+    assert_eq!(section(&out, "ANSWER")[0].2, "192.0.2.55", "{out}");
+    // Without ECS the engine sends the client's /24 (127.0.0.0/24): not France.
+    let out = dig(e.dns, &["r.example", "A"]).await;
+    assert_eq!(section(&out, "ANSWER")[0].2, "192.0.2.66", "{out}");
+    // Over TCP the relayed answer comes back on the connection.
+    let out = dig(e.dns, &["+tcp", "r.example", "A"]).await;
+    assert_eq!(section(&out, "ANSWER")[0].2, "192.0.2.66", "{out}");
+    e.stop().await;
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_to_a_silent_server_gets_servfail() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let e = TestEngine::start_with(Setup {
+        forward_port: silent.local_addr().unwrap().port(),
+        ..Default::default()
+    })
+    .await;
+    let tx = "ADD CVG r { DEFAULT, [1 = R:(ns.partner.example 127.0.0.1);]; }!\nADD CST r.example { r; }!\nEND\n";
+    assert_eq!(e.transact(tx).await, "OK 1\n");
+    let out = dig(e.dns, &["r.example", "A"]).await;
+    assert!(out.contains("status: SERVFAIL"), "{out}");
+    e.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triangle_makes_the_partner_answer_the_client_directly() {
+    let p = partner().await;
+    let e = TestEngine::start_with(Setup {
+        forward_port: p.dns.port(),
+        triangle: true,
+        ..Default::default()
+    })
+    .await;
+    let tx = "ADD CVG t { DEFAULT, [1 = T:(ns.partner.example 127.0.0.1);]; }!\nADD CST r.example { t; }!\nEND\n";
+    let reply = e.transact(tx).await;
+    if broker_dns::triangle::Triangle::open().is_err() {
+        // No CAP_NET_RAW here: the engine must refuse rather than answer wrongly.
+        assert!(
+            reply.starts_with("ERR") && reply.contains("raw sockets"),
+            "{reply}"
+        );
+        return;
+    }
+    assert_eq!(reply, "OK 1\n");
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut q = hickory_proto::op::Message::query();
+    q.add_query(hickory_proto::op::Query::query(
+        hickory_proto::rr::Name::from_ascii("r.example.").unwrap(),
+        hickory_proto::rr::RecordType::A,
+    ));
+    let id = q.metadata.id;
+    client.send_to(&q.to_vec().unwrap(), e.dns).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = tokio::task::spawn_blocking(move || {
+        let r = client.recv_from(&mut buf).unwrap();
+        (r.0, (r.1, buf))
+    })
+    .await
+    .map(|(n, (from, b))| {
+        buf = b;
+        (n, from)
+    })
+    .unwrap();
+    // The answer comes from the partner, not from the engine asked.
+    assert_eq!(from, p.dns);
+    let m = hickory_proto::op::Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(m.metadata.id, id);
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].data.to_string(), "192.0.2.66");
+    e.stop().await;
+    p.stop().await;
+}
