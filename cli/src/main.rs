@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod dns;
 
 #[derive(Parser)]
@@ -27,11 +28,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Dns(args) => dns::run(&args),
-        Command::Check { files } => {
-            for f in files {
-                println!("{}: not yet checked", f.display());
-            }
-            Ok(())
-        }
+        Command::Check { files } => check::run(&files),
     }
 }

@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+mod locate;
 mod print;
 mod raw;
 mod validate;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 pub use error::{DeployError, DeployErrors, Problem};
+pub use locate::{Step, locate, locate_str};
 pub use values::{HostPort, HttpUrl, Scheme, TlsFiles, Token, UrlHost};
 
 use crate::name::{DnsName, Name};

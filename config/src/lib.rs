@@ -13,6 +13,7 @@
 pub mod deploy;
 pub mod agent_files;
 pub mod cdn_file;
+pub mod check;
 pub mod customer_file;
 pub mod error;
 pub mod events;

@@ -10,6 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::{DeployError, DeployErrors, Problem};
+use super::locate::LineIndex;
 use super::raw::{
     RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy, RawTls,
     S, StrMap,
@@ -19,7 +20,6 @@ use super::{
     ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole, Node,
     Offloader, Partner, ProxyRole, UrlForm, parse_trusted,
 };
-use crate::error::Pos;
 use crate::name::{DnsName, Name};
 
 pub(super) fn parse(text: &str, base: &Path) -> Result<Deployment, DeployErrors> {
@@ -58,26 +58,6 @@ struct Sections {
     customers: Vec<RawCustomer>,
     edge: Option<RawEdge>,
     broken: bool,
-}
-
-/// Byte offset → `LINE:COL` (1-based, column in bytes).
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts }
-    }
-
-    fn pos(&self, offset: usize) -> Pos {
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let col = offset - self.starts[line - 1] + 1;
-        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Pos::new(clamp(line), clamp(col))
-    }
 }
 
 struct Checker<'a> {

@@ -1,0 +1,205 @@
+//! `check` on the shipped examples (every file parses, all resolve together) and on
+//! in-memory files broken on purpose: each error at its file, line and column.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use broker_config::check::{Disk, FileSource, Format, Report, check_files};
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Every file of `examples/`, named as `examples/<file>` like `check examples/*` does.
+fn examples() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (format!("examples/{name}"), std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Files held in memory; anything else is "not found".
+struct Memory(HashMap<PathBuf, Vec<u8>>);
+
+impl FileSource for Memory {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not found"))
+    }
+}
+
+fn errors(report: &Report) -> Vec<String> {
+    report.errors.iter().map(ToString::to_string).collect()
+}
+
+/// The examples with `file` replaced by `text`.
+fn with(file: &str, text: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files = examples();
+    let slot = files.iter_mut().find(|(name, _)| name == file).unwrap();
+    slot.1 = text.as_bytes().to_vec();
+    files
+}
+
+fn example_text(file: &str) -> String {
+    std::fs::read_to_string(examples_dir().join(file)).unwrap()
+}
+
+#[test]
+fn every_example_file_checks_out_together() {
+    let files = examples();
+    let report = check_files(&files, &Memory(HashMap::new()));
+    assert_eq!(errors(&report), Vec::<String>::new());
+    assert_eq!(report.files.len(), files.len(), "{:#?}", report.files);
+    let format_of = |name: &str| {
+        report
+            .files
+            .iter()
+            .find(|f| f.file == name)
+            .map(|f| f.format)
+    };
+    assert_eq!(format_of("examples/c.toml"), Some(Format::Deployment));
+    assert_eq!(format_of("examples/g.toml"), Some(Format::Deployment));
+    assert_eq!(format_of("examples/regions.txt"), Some(Format::Regions));
+    assert_eq!(format_of("examples/cdn.txt"), Some(Format::Cdns));
+    assert_eq!(format_of("examples/customer.txt"), Some(Format::Customers));
+    assert_eq!(format_of("examples/tables.txt"), Some(Format::Transaction));
+    assert_eq!(format_of("examples/c-alerts.key"), Some(Format::Pem));
+    let c = report
+        .files
+        .iter()
+        .find(|f| f.file == "examples/c.toml")
+        .unwrap();
+    assert_eq!(
+        c.to_string(),
+        "examples/c.toml: deployment (§7): node C, roles dns, control, proxy; \
+         1 partner, 1 customer, 0 offloaders"
+    );
+}
+
+#[test]
+fn a_deployment_alone_reads_the_files_it_names_from_disk() {
+    let path = examples_dir().join("c.toml");
+    let report = check_files(
+        &[(path.display().to_string(), std::fs::read(&path).unwrap())],
+        &Disk,
+    );
+    assert_eq!(errors(&report), Vec::<String>::new());
+    // c.toml, then regions, cdn, customer, tables and the three PEM files it names.
+    assert_eq!(report.files.len(), 8, "{:#?}", report.files);
+}
+
+#[test]
+fn a_missing_named_file_is_reported_at_its_key() {
+    let c = example_text("c.toml");
+    let report = check_files(
+        &[("conf/c.toml".into(), c.into_bytes())],
+        &Memory(HashMap::new()),
+    );
+    let e = errors(&report);
+    assert!(
+        e.contains(&"conf/c.toml:15:8: cannot read conf/tables.txt: not found".to_owned()),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("conf/c.toml:26:16: cannot read conf/c-alerts.pem")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn names_resolve_across_agent_files_and_the_deployment() {
+    let files = with(
+        "examples/customer.txt",
+        "# xyz uses C and a CDN nobody defined\nADD CST xyz [ C; H; ]!\nADD CST abc [ C; ]!\n",
+    );
+    let report = check_files(&files, &Memory(HashMap::new()));
+    assert_eq!(
+        errors(&report),
+        ["examples/customer.txt:2:18: unknown CDN H (not in cdn.txt)"]
+    );
+    let files = with(
+        "examples/cdn.txt",
+        "ADD CDN C:400000 {A:127.0.0.1} [ SPAIN:90; ]!\n",
+    );
+    assert_eq!(
+        errors(&check_files(&files, &Memory(HashMap::new()))),
+        [
+            "examples/c.toml:33:8: partner G is not an ADD CDN of examples/cdn.txt",
+            "examples/cdn.txt:1:34: unknown region SPAIN (not in regions.txt)",
+            "examples/customer.txt:2:18: unknown CDN G (not in cdn.txt)",
+        ]
+    );
+}
+
+#[test]
+fn peering_deployments_must_agree() {
+    let g = example_text("g.toml")
+        .replace("token = \"example-c-to-g-token\"", "token = \"other\"")
+        .replace(
+            "embedded_hosts = [\"127.0.0.1:8090\"]",
+            "embedded_hosts = [\"x.example\"]",
+        );
+    let report = check_files(&with("examples/g.toml", &g), &Memory(HashMap::new()));
+    assert_eq!(
+        errors(&report),
+        [
+            "examples/c.toml:35:8: examples/g.toml does not serve this embedded form for C",
+            "examples/c.toml:38:9: token differs from the one examples/g.toml expects from C",
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_of_each_format_carry_file_line_and_column() {
+    let cases = [
+        (
+            "examples/regions.txt",
+            "ADD REG FRANCE { 198.54.234.0, 33; }!\n",
+            "examples/regions.txt:1:",
+        ),
+        (
+            "examples/tables.txt",
+            "ADD CST img.xyz.com { nowhere; }!\nEND\n",
+            "examples/tables.txt:1:",
+        ),
+        (
+            "examples/c.toml",
+            "[node]\nname = \"C\"\n[proxy]\nlisten = \"127.0.0.1\"\n",
+            "examples/c.toml:4:10: expected IP:PORT",
+        ),
+        (
+            "examples/c-alerts.pem",
+            "-----BEGIN CERTIFICATE-----\nQUJD\n",
+            "examples/c-alerts.pem:3:1: CERTIFICATE section has no END line",
+        ),
+    ];
+    for (file, text, prefix) in cases {
+        let e = errors(&check_files(&with(file, text), &Memory(HashMap::new())));
+        assert!(e.iter().any(|l| l.starts_with(prefix)), "{file}: {e:#?}");
+    }
+}
+
+#[test]
+fn unknown_and_binary_files_are_refused() {
+    let report = check_files(
+        &[
+            ("notes.md".into(), b"hello world".to_vec()),
+            ("blob".into(), b"ADD CST x [ C; ]!\n\xff".to_vec()),
+        ],
+        &Memory(HashMap::new()),
+    );
+    let e = errors(&report);
+    assert!(e[0].starts_with("notes.md: unknown format"), "{e:#?}");
+    assert_eq!(e[1], "blob:2:1: not UTF-8 text");
+}
