@@ -9,6 +9,25 @@
 //! - A region, coverage or customer that repeats a region name in one coverage, or a
 //!   weight list that sums to 0, is an error here; rules across statements are
 //!   [`crate::Tables::apply`]'s.
+//!
+//! ```
+//! use broker_config::{Tables, Transaction};
+//!
+//! let tx = Transaction::parse(
+//!     "ADD REG FRANCE { 198.54.234.0, 23; }|\n\
+//!      ADD CVG c { FRANCE, [70 = A:192.0.2.10; 30 = C:.cdn-g.example;]; }!\n\
+//!      ADD CST img.xyz.com { c; }!\n\
+//!      END\n",
+//! )?;
+//! let mut tables = Tables::new();
+//! tables.apply(&tx)?;
+//! assert_eq!(tables.customers().len(), 1);
+//! assert_eq!(tx.to_string().lines().next(), Some("ADD REG FRANCE { 198.54.234.0, 23; }!"));
+//!
+//! let err = Transaction::parse("ADD REG X { 10.0.0.1, 8; }!").unwrap_err();
+//! assert_eq!(err.to_string(), "1:13: host bits set in 10.0.0.1,8 (the prefix is 10.0.0.0/8)");
+//! # Ok::<(), broker_config::ParseError>(())
+//! ```
 
 use std::collections::HashSet;
 use std::fmt;
