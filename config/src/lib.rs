@@ -10,17 +10,17 @@
 //! these formats itself.
 #![warn(missing_docs)]
 
-pub mod deploy;
 pub mod agent_files;
 pub mod cdn_file;
 pub mod check;
 pub mod customer_file;
+pub mod deploy;
 pub mod error;
 pub mod events;
+pub mod geo;
 pub mod grammar;
 pub mod lexer;
 pub mod lookup_codec;
-pub mod geo;
 pub mod name;
 pub mod region_list;
 pub mod regions_file;
