@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod cluster;
 mod dns;
 
 #[derive(Parser)]
@@ -20,6 +21,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Client clustering: routed prefixes and a geo table to a region file (spec §6).
+    Cluster(cluster::ClusterArgs),
     /// Run the brokering DNS engine alone (spec §1 control port).
     Dns(dns::DnsArgs),
 }
@@ -27,6 +30,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Cluster(args) => cluster::run(&args),
         Command::Dns(args) => dns::run(&args),
         Command::Check { files } => check::run(&files),
     }

@@ -1,0 +1,234 @@
+//! `cdnbroker cluster`: client clustering (seed "client clustering", spec §6). Reads the
+//! routes and geo files, runs [`broker_policy::cluster`], writes the region file and
+//! reports what the inputs left open. Files ending in `.gz` are decompressed.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use broker_config::RegionList;
+use broker_config::geo::{GeoFormat, GeoTable, Parsed, parse_geo, parse_routes};
+use broker_policy::cluster::{Clustering, Progress, cluster};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ipnet::IpNet;
+
+/// Arguments of `cdnbroker cluster`.
+#[derive(clap::Args)]
+pub(crate) struct ClusterArgs {
+    /// Routed prefixes: one CIDR a line, trailing columns (an AS number) ignored.
+    #[arg(long, value_name = "FILE")]
+    routes: PathBuf,
+    /// Address-to-region table.
+    #[arg(long, value_name = "FILE")]
+    geo: PathBuf,
+    /// Format of the geo table: `cidr` (`CIDR REGION` lines) or `delegated` (RIR stats).
+    #[arg(long, default_value_t = GeoFormat::Cidr, value_parser = parse_format)]
+    geo_format: GeoFormat,
+    /// Where to write the region file (standard output when absent).
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Fail the run if any input line is bad (by default bad lines are reported and skipped).
+    #[arg(long)]
+    strict: bool,
+    /// Write the full report (unmapped blocks, straddling routes, geo conflicts) here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<GeoFormat, String> {
+    s.parse().map_err(str::to_owned)
+}
+
+/// Runs the command.
+pub(crate) fn run(args: &ClusterArgs) -> anyhow::Result<()> {
+    let bar = ProgressBar::with_draw_target(Some(0), draw_target());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:28} [{bar:30}] {human_pos}/{human_len} {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+
+    let started = Instant::now();
+    bar.set_message("reading routes");
+    let text = read(&args.routes)?;
+    let routes = parse_routes(&text);
+    drop(text);
+    bar.set_message("reading geo table");
+    let text = read(&args.geo)?;
+    let geo = parse_geo(&text, args.geo_format);
+    drop(text);
+
+    let bad =
+        report_bad_lines(&args.routes, &routes, &bar)? + report_bad_lines(&args.geo, &geo, &bar)?;
+    if bad > 0 && args.strict {
+        bar.finish_and_clear();
+        bail!("{bad} bad input lines (--strict)");
+    }
+
+    let parsed = started.elapsed();
+    let clustering = cluster(&routes.value, geo.value.entries(), &mut Bar(&bar));
+    bar.finish_and_clear();
+    let clustered = started.elapsed() - parsed;
+
+    match &args.output {
+        Some(path) => {
+            let file = File::create(path).with_context(|| format!("{}", path.display()))?;
+            write_regions(&mut BufWriter::new(file), &clustering, &geo.value)
+                .with_context(|| format!("{}", path.display()))?;
+        }
+        None => write_regions(
+            &mut BufWriter::new(io::stdout().lock()),
+            &clustering,
+            &geo.value,
+        )?,
+    }
+    if let Some(path) = &args.report {
+        let file = File::create(path).with_context(|| format!("{}", path.display()))?;
+        write_report(&mut BufWriter::new(file), &clustering, &geo.value)
+            .with_context(|| format!("{}", path.display()))?;
+    }
+    summarise(&routes.value, &geo.value, &clustering, bad);
+    eprintln!(
+        "cluster: read and parsed in {:.2} s, clustered in {:.2} s, written in {:.2} s",
+        parsed.as_secs_f64(),
+        clustered.as_secs_f64(),
+        (started.elapsed() - parsed - clustered).as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// The bar draws on standard error only when that is a terminal: logs and pipes stay clean.
+fn draw_target() -> ProgressDrawTarget {
+    if io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
+/// Shows the clustering stages on the bar.
+struct Bar<'a>(&'a ProgressBar);
+
+impl Progress for Bar<'_> {
+    fn stage(&mut self, name: &str, total: u64) {
+        self.0.set_message(name.to_owned());
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+
+    fn advance(&mut self, steps: u64) {
+        self.0.inc(steps);
+    }
+}
+
+/// The whole file, decompressed when its name ends in `.gz`.
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut file = File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut out = Vec::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file).read_to_end(&mut out)
+    } else {
+        file.read_to_end(&mut out)
+    }
+    .with_context(|| format!("{}", path.display()))?;
+    Ok(out)
+}
+
+/// Prints every bad line as `FILE:LINE:COL: message`; returns how many there were.
+fn report_bad_lines<T>(path: &Path, parsed: &Parsed<T>, bar: &ProgressBar) -> io::Result<usize> {
+    if parsed.errors.is_empty() {
+        return Ok(0);
+    }
+    bar.suspend(|| {
+        let mut err = io::stderr().lock();
+        for e in &parsed.errors {
+            writeln!(err, "{}:{e}", path.display())?;
+        }
+        Ok(parsed.errors.len())
+    })
+}
+
+/// The region file of spec §6, printed by its codec: one block per region (by name),
+/// prefixes in address order.
+fn write_regions(out: &mut impl Write, c: &Clustering, geo: &GeoTable) -> io::Result<()> {
+    let mut blocks: Vec<Vec<IpNet>> = vec![Vec::new(); geo.regions().len()];
+    for &(net, region) in &c.entries {
+        blocks[region.0 as usize].push(net);
+    }
+    let mut list = RegionList {
+        regions: geo.regions().iter().cloned().zip(blocks).collect(),
+    };
+    list.regions.retain(|(_, nets)| !nets.is_empty());
+    list.regions.sort_by(|a, b| a.0.cmp(&b.0));
+    write!(out, "{list}")?;
+    out.flush()
+}
+
+/// The detailed report: one line per unmapped block, straddling route and geo conflict.
+fn write_report(out: &mut impl Write, c: &Clustering, geo: &GeoTable) -> io::Result<()> {
+    writeln!(out, "# routed addresses with no region, as CIDR blocks")?;
+    for net in &c.report.unmapped {
+        writeln!(out, "unmapped {net}")?;
+    }
+    writeln!(
+        out,
+        "# routes holding several regions (split in the output)"
+    )?;
+    for s in &c.report.straddling {
+        let names: Vec<&str> = s.regions.iter().map(|&r| geo.name(r).as_str()).collect();
+        let partly = if s.partly_unmapped {
+            " partly-unmapped"
+        } else {
+            ""
+        };
+        writeln!(out, "straddle {} {}{partly}", s.route, names.join(","))?;
+    }
+    writeln!(
+        out,
+        "# geo prefixes given twice with different regions (first kept)"
+    )?;
+    for k in &c.report.conflicts {
+        writeln!(
+            out,
+            "conflict {} kept {} dropped {}",
+            k.net,
+            geo.name(k.kept),
+            geo.name(k.dropped)
+        )?;
+    }
+    out.flush()
+}
+
+/// A few lines on standard error saying what was done and what was left open.
+fn summarise(routes: &[IpNet], geo: &GeoTable, c: &Clustering, bad: usize) {
+    let v4 = |n: &IpNet| matches!(n, IpNet::V4(_));
+    let r4 = routes.iter().filter(|n| v4(n)).count();
+    let g4 = geo.entries().iter().filter(|e| v4(&e.net)).count();
+    let o4 = c.entries.iter().filter(|e| v4(&e.0)).count();
+    let r = &c.report;
+    eprintln!(
+        "cluster: routes {r4} IPv4 + {} IPv6, geo {g4} IPv4 + {} IPv6 in {} regions, {bad} bad lines skipped",
+        routes.len() - r4,
+        geo.entries().len() - g4,
+        geo.regions().len(),
+    );
+    eprintln!(
+        "cluster: wrote {o4} IPv4 + {} IPv6 prefixes",
+        c.entries.len() - o4
+    );
+    eprintln!(
+        "cluster: without a region: {} of {} routed IPv4 addresses, {} of {} IPv6 ({} blocks)",
+        r.v4.unmapped,
+        r.v4.routed,
+        r.v6.unmapped,
+        r.v6.routed,
+        r.unmapped.len(),
+    );
+    eprintln!(
+        "cluster: {} routes straddle regions (split), {} geo prefixes given twice with different regions (first kept)",
+        r.straddling.len(),
+        r.conflicts.len(),
+    );
+}
