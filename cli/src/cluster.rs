@@ -3,14 +3,15 @@
 //! reports what the inputs left open. Files ending in `.gz` are decompressed.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use broker_config::RegionList;
-use broker_config::geo::{GeoFormat, GeoTable, Parsed, parse_geo, parse_routes};
+use broker_config::geo::{GeoFormat, GeoParser, GeoTable, MAX_LINE, Parsed, RoutesParser};
 use broker_policy::cluster::{Clustering, Progress, cluster};
+use flate2::read::GzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ipnet::IpNet;
 
@@ -51,14 +52,14 @@ pub(crate) fn run(args: &ClusterArgs) -> anyhow::Result<()> {
     );
 
     let started = Instant::now();
-    bar.set_message("reading routes");
-    let text = read(&args.routes)?;
-    let routes = parse_routes(&text);
-    drop(text);
-    bar.set_message("reading geo table");
-    let text = read(&args.geo)?;
-    let geo = parse_geo(&text, args.geo_format);
-    drop(text);
+    let mut routes = RoutesParser::new();
+    for_each_line(&args.routes, &bar, "reading routes", |l| {
+        routes.push_line(l)
+    })?;
+    let routes = routes.finish();
+    let mut geo = GeoParser::new(args.geo_format);
+    for_each_line(&args.geo, &bar, "reading geo table", |l| geo.push_line(l))?;
+    let geo = geo.finish();
 
     let bad =
         report_bad_lines(&args.routes, &routes, &bar)? + report_bad_lines(&args.geo, &geo, &bar)?;
@@ -123,17 +124,64 @@ impl Progress for Bar<'_> {
     }
 }
 
-/// The whole file, decompressed when its name ends in `.gz`.
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut file = File::open(path).with_context(|| format!("{}", path.display()))?;
-    let mut out = Vec::new();
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file).read_to_end(&mut out)
+/// Feeds each line of `path` (gunzipped when its name ends in `.gz`) to `line`, without
+/// its newline, moving the bar by the bytes read from disk. The file is streamed, never
+/// held whole; a line is cut at a little over [`MAX_LINE`] bytes (the parser reports it).
+fn for_each_line(
+    path: &Path,
+    bar: &ProgressBar,
+    message: &'static str,
+    mut line: impl FnMut(&[u8]),
+) -> anyhow::Result<()> {
+    let context = || format!("{}", path.display());
+    let file = File::open(path).with_context(context)?;
+    bar.set_message(message);
+    bar.set_length(file.metadata().map_or(0, |m| m.len()));
+    bar.set_position(0);
+    let counted = Counted {
+        inner: file,
+        bar: bar.clone(),
+    };
+    let mut reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::with_capacity(1 << 16, GzDecoder::new(counted)))
     } else {
-        file.read_to_end(&mut out)
+        Box::new(BufReader::with_capacity(1 << 16, counted))
+    };
+    let limit = MAX_LINE as u64 + 2; // the line, a CR and the newline
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(limit)
+            .read_until(b'\n', &mut buf)
+            .with_context(context)?;
+        if n == 0 {
+            return Ok(());
+        }
+        match buf.strip_suffix(b"\n") {
+            Some(text) => line(text),
+            None => {
+                line(&buf);
+                if n as u64 == limit {
+                    reader.skip_until(b'\n').with_context(context)?;
+                }
+            }
+        }
     }
-    .with_context(|| format!("{}", path.display()))?;
-    Ok(out)
+}
+
+/// A reader that moves the progress bar by the bytes it reads.
+struct Counted<R> {
+    inner: R,
+    bar: ProgressBar,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
 }
 
 /// Prints every bad line as `FILE:LINE:COL: message`; returns how many there were.

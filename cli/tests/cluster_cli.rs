@@ -173,3 +173,30 @@ fn a_missing_file_is_an_error_naming_it() {
     assert!(!run.status.success());
     assert!(text(&run.stderr).contains("/nonexistent/r"));
 }
+
+#[test]
+fn an_overlong_line_is_reported_once_and_the_next_line_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "9".repeat(100_000);
+    let routes = write(
+        dir.path(),
+        "routes.txt",
+        &format!("10.0.0.0/24\n{long}\n10.0.1.0/24\n"),
+    );
+    let geo = write(dir.path(), "geo.txt", "10.0.0.0/16 X\n");
+    let run = cdnbroker(&[
+        "cluster",
+        "--routes",
+        routes.to_str().unwrap(),
+        "--geo",
+        geo.to_str().unwrap(),
+    ]);
+    let stderr = text(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert_eq!(text(&run.stdout), "X {\n  10.0.0.0,23;\n}\n");
+    assert!(
+        stderr.contains("routes.txt:2:4097: line longer than 4096 bytes"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("routes.txt:").count(), 1, "{stderr}");
+}

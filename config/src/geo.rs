@@ -135,35 +135,99 @@ impl fmt::Display for GeoFormat {
 
 /// Parses a routes file: one `CIDR` a line, trailing columns ignored.
 pub fn parse_routes(input: &[u8]) -> Parsed<Vec<IpNet>> {
-    let mut out = Parsed::<Vec<IpNet>>::default();
-    for line in lines(input) {
-        let parsed = line.and_then(|(n, text)| {
-            let Some((col, tok)) = words(text).next() else {
-                return Ok(());
-            };
-            out.value.push(parse_cidr(tok, Pos::new(n, col))?);
-            Ok(())
-        });
-        if let Err(e) = parsed {
-            out.errors.push(e);
-        }
-    }
-    out
+    let mut parser = RoutesParser::new();
+    input
+        .split(|&b| b == b'\n')
+        .for_each(|l| parser.push_line(l));
+    parser.finish()
 }
 
 /// Parses an address-to-region table in `format`.
 pub fn parse_geo(input: &[u8], format: GeoFormat) -> Parsed<GeoTable> {
-    let mut out = Parsed::<GeoTable>::default();
-    for line in lines(input) {
-        let parsed = line.and_then(|(n, text)| match format {
-            GeoFormat::Cidr => cidr_line(&mut out.value, n, text),
-            GeoFormat::Delegated => delegated_line(&mut out.value, n, text),
+    let mut parser = GeoParser::new(format);
+    input
+        .split(|&b| b == b'\n')
+        .for_each(|l| parser.push_line(l));
+    parser.finish()
+}
+
+/// [`parse_routes`] a line at a time, for files streamed rather than held in memory.
+#[derive(Clone, Debug, Default)]
+pub struct RoutesParser {
+    line: u32,
+    out: Parsed<Vec<IpNet>>,
+}
+
+impl RoutesParser {
+    /// A parser at line 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next line, without its `\n`.
+    pub fn push_line(&mut self, raw: &[u8]) {
+        self.line = self.line.saturating_add(1);
+        let Some(line) = checked_line(self.line, raw) else {
+            return;
+        };
+        let parsed = line.and_then(|text| {
+            let Some((col, tok)) = words(text).next() else {
+                return Ok(());
+            };
+            self.out
+                .value
+                .push(parse_cidr(tok, Pos::new(self.line, col))?);
+            Ok(())
         });
         if let Err(e) = parsed {
-            out.errors.push(e);
+            self.out.errors.push(e);
         }
     }
-    out
+
+    /// Everything parsed so far.
+    pub fn finish(self) -> Parsed<Vec<IpNet>> {
+        self.out
+    }
+}
+
+/// [`parse_geo`] a line at a time, for files streamed rather than held in memory.
+#[derive(Clone, Debug, Default)]
+pub struct GeoParser {
+    format: GeoFormat,
+    line: u32,
+    out: Parsed<GeoTable>,
+}
+
+impl GeoParser {
+    /// A parser of `format` at line 1.
+    pub fn new(format: GeoFormat) -> Self {
+        Self {
+            format,
+            ..Self::default()
+        }
+    }
+
+    /// The next line, without its `\n`.
+    pub fn push_line(&mut self, raw: &[u8]) {
+        self.line = self.line.saturating_add(1);
+        let Some(line) = checked_line(self.line, raw) else {
+            return;
+        };
+        let n = self.line;
+        let table = &mut self.out.value;
+        let parsed = line.and_then(|text| match self.format {
+            GeoFormat::Cidr => cidr_line(table, n, text),
+            GeoFormat::Delegated => delegated_line(table, n, text),
+        });
+        if let Err(e) = parsed {
+            self.out.errors.push(e);
+        }
+    }
+
+    /// Everything parsed so far.
+    pub fn finish(self) -> Parsed<GeoTable> {
+        self.out
+    }
 }
 
 /// `CIDR REGION`, optionally followed by a `#` comment.
@@ -310,32 +374,27 @@ fn check_network(net: IpNet, pos: Pos) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Numbered lines that hold something: `Ok((line, text))`, or an error for a line that is
-/// too long or not UTF-8. Skips blank and comment lines; strips a final CR.
-fn lines(input: &[u8]) -> impl Iterator<Item = Result<(u32, &str), ParseError>> {
-    input
-        .split(|&b| b == b'\n')
-        .zip(1u32..)
-        .filter_map(|(raw, n)| {
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if raw.len() > MAX_LINE {
-                return Some(Err(ParseError::new(
-                    Pos::new(n, MAX_LINE as u32 + 1),
-                    format!("line longer than {MAX_LINE} bytes"),
-                )));
-            }
-            let text = match std::str::from_utf8(raw) {
-                Ok(text) => text,
-                Err(e) => {
-                    return Some(Err(ParseError::new(
-                        Pos::new(n, e.valid_up_to() as u32 + 1),
-                        "not UTF-8",
-                    )));
-                }
-            };
-            let first = text.trim_start_matches([' ', '\t']);
-            (!first.is_empty() && !first.starts_with('#')).then_some(Ok((n, text)))
-        })
+/// The text of line `n` if it holds something, or an error if it is too long or not
+/// UTF-8; None for blank and comment lines. Strips a final CR.
+fn checked_line(n: u32, raw: &[u8]) -> Option<Result<&str, ParseError>> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if raw.len() > MAX_LINE {
+        return Some(Err(ParseError::new(
+            Pos::new(n, MAX_LINE as u32 + 1),
+            format!("line longer than {MAX_LINE} bytes"),
+        )));
+    }
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => text,
+        Err(e) => {
+            return Some(Err(ParseError::new(
+                Pos::new(n, e.valid_up_to() as u32 + 1),
+                "not UTF-8",
+            )));
+        }
+    };
+    let first = text.trim_start_matches([' ', '\t']);
+    (!first.is_empty() && !first.starts_with('#')).then_some(Ok(text))
 }
 
 /// Whitespace-separated words with their 1-based byte columns.
