@@ -27,9 +27,6 @@ impl<'u> OriginUrl<'u> {
     /// left alone: not offloading a URL is always safe.
     fn split(url: &'u str, page: Scheme) -> Option<Self> {
         let url = url.trim_matches(|c: char| c == ' ' || c.is_ascii_control());
-        if url.bytes().any(|b| b.is_ascii_control()) {
-            return None;
-        }
         let (scheme, after) = match url.strip_prefix("//") {
             Some(after) => (None, after),
             None => {
@@ -39,11 +36,15 @@ impl<'u> OriginUrl<'u> {
         };
         let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
         let (authority, rest) = after.split_at(end);
-        if has_dot_segment(rest) {
-            return None;
-        }
+        // The host parser refuses control characters in `authority`.
         let key = key_text(authority, scheme.unwrap_or(page))?;
         Some(Self { scheme, key, rest })
+    }
+
+    /// True when the path part is one the partner URL can carry unchanged: no control
+    /// characters (browsers drop tabs and newlines), no dot segments.
+    fn rest_is_portable(&self) -> bool {
+        !self.rest.bytes().any(|b| b.is_ascii_control()) && !has_dot_segment(self.rest)
     }
 }
 
@@ -99,7 +100,7 @@ impl PartnerForm {
         let Some(origin) = OriginUrl::split(url, page) else {
             return false;
         };
-        if !offload.contains(&origin.key) {
+        if !offload.contains(&origin.key) || !origin.rest_is_portable() {
             return false;
         }
         let scheme = match origin.scheme {
@@ -160,7 +161,7 @@ impl OffloadHosts {
     /// True when `url` (found in a page served with scheme `page`) names an origin listed
     /// here, whatever partner it may go to.
     pub fn matches_url(&self, url: &str, page: Scheme) -> bool {
-        OriginUrl::split(url, page).is_some_and(|o| self.contains(&o.key))
+        OriginUrl::split(url, page).is_some_and(|o| self.contains(&o.key) && o.rest_is_portable())
     }
 }
 
