@@ -203,3 +203,21 @@ fn unknown_and_binary_files_are_refused() {
     assert!(e[0].starts_with("notes.md: unknown format"), "{e:#?}");
     assert_eq!(e[1], "blob:2:1: not UTF-8 text");
 }
+
+#[test]
+fn events_name_known_cdns_and_regions() {
+    let mut files = examples();
+    files.push((
+        "load.txt".into(),
+        b"LOAD G,FRANCE:5000!\nCAPACITY H,CDNTOTAL:9!\nLOAD C,SPAIN:1!\nADD CST abc [ C; Z; ]!\n"
+            .to_vec(),
+    ));
+    assert_eq!(
+        errors(&check_files(&files, &Memory(HashMap::new()))),
+        [
+            "load.txt:2:10: unknown CDN H (not in examples/cdn.txt)",
+            "load.txt:3:8: unknown region SPAIN (not in examples/regions.txt)",
+            "load.txt:4:18: unknown CDN Z (not in examples/cdn.txt)",
+        ]
+    );
+}

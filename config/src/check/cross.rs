@@ -9,7 +9,10 @@ use crate::cdn_file::CdnFile;
 use crate::customer_file::CustomerFile;
 use crate::deploy::{Deployment, Step, UrlForm, locate, locate_str};
 use crate::error::Pos;
+use crate::events::{Event, Scope as EventScope};
+use crate::name::Name;
 use crate::regions_file::RegionsFile;
+use crate::transaction::{DEFAULT_REGION, Located};
 
 /// An error found here: which file, where, what.
 type Found = (usize, Option<Pos>, String);
@@ -58,6 +61,7 @@ pub(super) fn check(ck: &mut Checker) {
         loose(|p| matches!(p, Parsed::Customers(_))),
     ];
     agent_files(ck, trio, &mut found);
+    events(ck, &mut found);
     for (file, pos, message) in found {
         ck.error(file, pos, message);
     }
@@ -102,6 +106,63 @@ fn agent_files(ck: &Checker, trio: [Option<usize>; 3], found: &mut Vec<Found>) {
         };
         if let Some(file) = file {
             found.push((file, Some(e.error.pos), e.error.message));
+        }
+    }
+}
+
+/// The CDNs and regions §3 events name are in the cdn.txt and regions.txt given (when
+/// exactly one of each is given).
+fn events(ck: &Checker, found: &mut Vec<Found>) {
+    let only = |kind: fn(&Parsed) -> bool| {
+        let mut of_kind = ck
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.parsed.as_ref().is_some_and(kind));
+        match (of_kind.next(), of_kind.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    };
+    let regions_at = only(|p| matches!(p, Parsed::Regions(_)));
+    let cdns_at = only(|p| matches!(p, Parsed::Cdns(_)));
+    let (regions, cdns) = (ck.regions(regions_at), ck.cdns(cdns_at));
+    for (i, f) in ck.files.iter().enumerate() {
+        let Some(Parsed::Events(list)) = &f.parsed else {
+            continue;
+        };
+        let mut cdn_names: Vec<&Located<Name>> = Vec::new();
+        for event in &list.events {
+            match &event.value {
+                Event::Load(fig) | Event::Capacity(fig) => {
+                    cdn_names.push(&fig.cdn);
+                    if let (Some(r), EventScope::Region(name)) = (regions, &fig.scope.value)
+                        && name.as_str() != DEFAULT_REGION
+                        && r.get(name.as_str()).is_none()
+                    {
+                        let file = &ck.files[regions_at.unwrap_or(i)].label;
+                        found.push((
+                            i,
+                            Some(fig.scope.pos),
+                            format!("unknown region {name} (not in {file})"),
+                        ));
+                    }
+                }
+                Event::AddCustomer(c) => cdn_names.extend(&c.cdns),
+                Event::RemoveCustomer(_) | Event::Reset => {}
+            }
+        }
+        if let Some(c) = cdns {
+            for name in cdn_names {
+                if c.get(name.value.as_str()).is_none() {
+                    let file = &ck.files[cdns_at.unwrap_or(i)].label;
+                    found.push((
+                        i,
+                        Some(name.pos),
+                        format!("unknown CDN {} (not in {file})", name.value),
+                    ));
+                }
+            }
         }
     }
 }
