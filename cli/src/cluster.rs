@@ -44,7 +44,7 @@ fn parse_format(s: &str) -> Result<GeoFormat, String> {
 
 /// Runs the command.
 pub(crate) fn run(args: &ClusterArgs) -> anyhow::Result<()> {
-    let bar = ProgressBar::with_draw_target(Some(0), draw_target());
+    let bar = ProgressBar::with_draw_target(None, draw_target());
     bar.set_style(
         ProgressStyle::with_template("{msg:28} [{bar:30}] {human_pos}/{human_len} {elapsed}")
             .expect("a valid template")
@@ -267,11 +267,11 @@ fn summarise(routes: &[IpNet], geo: &GeoTable, c: &Clustering, bad: usize) {
         c.entries.len() - o4
     );
     eprintln!(
-        "cluster: without a region: {} of {} routed IPv4 addresses, {} of {} IPv6 ({} blocks)",
+        "cluster: without a region: {} of {} routed IPv4 addresses ({}), {} of routed IPv6 space; {} blocks",
         r.v4.unmapped,
         r.v4.routed,
-        r.v6.unmapped,
-        r.v6.routed,
+        percent(r.v4.unmapped, r.v4.routed),
+        percent(r.v6.unmapped, r.v6.routed),
         r.unmapped.len(),
     );
     eprintln!(
@@ -279,4 +279,12 @@ fn summarise(routes: &[IpNet], geo: &GeoTable, c: &Clustering, bad: usize) {
         r.straddling.len(),
         r.conflicts.len(),
     );
+}
+
+/// `part` as a percentage of `whole` (IPv6 counts are too large to read as numbers).
+fn percent(part: u128, whole: u128) -> String {
+    if whole == 0 {
+        return "0%".to_owned();
+    }
+    format!("{:.2}%", part as f64 * 100.0 / whole as f64)
 }

@@ -156,7 +156,9 @@ fn reads_delegated_stats_and_gzip_and_writes_the_report() {
          # geo prefixes given twice with different regions (first kept)\n"
     );
     assert!(
-        stderr.contains("without a region: 512 of 1280 routed IPv4"),
+        stderr.contains(
+            "without a region: 512 of 1280 routed IPv4 addresses (40.00%), 0% of routed IPv6"
+        ),
         "{stderr}"
     );
 }
