@@ -16,7 +16,11 @@ use crate::scheme::Scheme;
 pub struct EdgeRequest<'a> {
     /// The scheme the request came in on (TLS or not).
     pub scheme: Scheme,
-    /// The `Host` header (or HTTP/2 `:authority`), `host[:port]`.
+    /// The `Host` header (or HTTP/2 `:authority`; for an absolute-form request target,
+    /// its authority, which overrides `Host` per RFC 9112 §3.2.2), `host[:port]`. A port
+    /// here is part of a directly served origin's identity (`img.xyz.com:8090` is not
+    /// `img.xyz.com`); for the edge's own names it is checked only when the name was
+    /// configured with one.
     pub host: &'a str,
     /// The request path, raw as received (starting with `/`).
     pub path: &'a str,
@@ -91,6 +95,9 @@ pub enum Refusal {
     #[error("origin not allowed for this offloader")]
     OriginNotAllowed,
 }
+
+// A hot-path error stays a small `Copy` value.
+const _: () = assert!(std::mem::size_of::<Refusal>() <= 2);
 
 impl Refusal {
     /// The HTTP status to answer with: 404 for what is not here, 403 for the rest.

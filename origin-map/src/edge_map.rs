@@ -226,6 +226,11 @@ impl EdgeMap {
     pub fn offloaders(&self) -> &[Offloader] {
         &self.offloaders
     }
+
+    /// The offloader called `name`.
+    pub fn offloader(&self, name: &str) -> Option<&Offloader> {
+        self.offloaders.iter().find(|o| o.name.as_str() == name)
+    }
 }
 
 struct Builder {
@@ -467,7 +472,8 @@ mod tests {
     fn spec_7_example_builds() {
         let map = EdgeMap::new([spec_c()], &["status.cdn-g.example"]).unwrap();
         assert_eq!(map.offloaders().len(), 1);
-        let c = &map.offloaders()[0];
+        assert!(map.offloader("D").is_none());
+        let c = map.offloader("C").unwrap();
         assert_eq!(c.name().as_str(), "C");
         let (key, back_door) = c.origin("img.xyz.com").unwrap();
         assert_eq!((key.as_str(), back_door.port()), ("img.xyz.com", 8000));
