@@ -20,6 +20,8 @@ use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net};
 
+use crate::regions_file::CDN_TOTAL;
+use crate::transaction::DEFAULT_REGION;
 use crate::{Name, ParseError, Pos};
 
 /// Longest accepted line, in bytes: real lines are under 100 bytes, so a longer one is
@@ -63,10 +65,14 @@ impl GeoTable {
         Self::default()
     }
 
-    /// The index of region `name`, added if new.
+    /// The index of region `name`, added if new. Names the other formats reserve are
+    /// refused, so the clustering output stays a valid `regions.txt`.
     pub fn intern(&mut self, name: &str) -> Result<RegionIdx, &'static str> {
         if let Some(&idx) = self.index.get(name) {
             return Ok(idx);
+        }
+        if name == DEFAULT_REGION || name == CDN_TOTAL {
+            return Err("DEFAULT and CDNTOTAL are reserved region names");
         }
         let name = Name::new(name)?;
         let idx = RegionIdx(u32::try_from(self.regions.len()).map_err(|_| "too many regions")?);
@@ -478,7 +484,7 @@ mod tests {
     #[test]
     fn cidr_geo_errors_name_the_column() {
         let p = parse_geo(
-            b"1.0.0.0/24\n1.0.0.0/24 A!\n1.0.0.0/24 AU extra\n",
+            b"1.0.0.0/24\n1.0.0.0/24 A!\n1.0.0.0/24 AU extra\n1.0.0.0/24 DEFAULT\n",
             GeoFormat::Cidr,
         );
         assert!(p.value.entries().is_empty());
@@ -488,6 +494,7 @@ mod tests {
                 "1:11: expected a region after the prefix",
                 "2:12: bad region: a name has only letters, digits, '.', '_' and '-'",
                 "3:15: unexpected text after the region",
+                "4:12: bad region: DEFAULT and CDNTOTAL are reserved region names",
             ]
         );
     }
