@@ -231,3 +231,41 @@ table = { "a.xyz.com" = "x.cdn-g.example", "b.xyz.com" = "X.cdn-g.example" }
     );
     assert_eq!(e, ["6:58: partner host `x.cdn-g.example` is defined twice"]);
 }
+
+#[test]
+fn an_empty_dns_listen_is_pointed_at() {
+    let e =
+        errors("[node]\nname = \"C\"\n[dns]\nlisten = []\ncontrol = \"127.0.0.1:1\"\nns = []\n");
+    assert_eq!(e, ["4:10: `dns.listen` lists no address"]);
+}
+
+#[test]
+fn read_loads_the_example_and_names_the_file_in_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let c = Deployment::read(&dir.join("c.toml")).unwrap();
+    assert_eq!(c.control.unwrap().regions, dir.join("regions.txt"));
+    let missing = dir.join("nope.toml");
+    let e = Deployment::read(&missing).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}: ", missing.display())), "{e}");
+}
+
+#[test]
+fn input_files_lists_what_is_read_at_start() {
+    let d = parse(SPEC_SAMPLE);
+    let keys: Vec<&str> = d.input_files().iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        keys,
+        [
+            "dns.load",
+            "control.regions",
+            "control.cdns",
+            "control.customers",
+            "control.tls.cert",
+            "control.tls.key",
+            "partner.ca",
+            "edge.tls.cert",
+            "edge.tls.key",
+            "edge.offloader.ca",
+        ]
+    );
+}

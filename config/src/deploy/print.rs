@@ -20,7 +20,7 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             name: s(&d.node.name),
         },
         dns: d.dns.as_ref().map(|dns| RawDns {
-            listen: list(&dns.listen),
+            listen: Spanned::new(0..0, list(&dns.listen)),
             control: s(dns.control),
             ns: list(&dns.ns),
             ttl: (dns.ttl != DEFAULT_DNS_TTL).then(|| Spanned::new(0..0, dns.ttl)),

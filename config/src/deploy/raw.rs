@@ -38,7 +38,7 @@ pub(crate) struct RawNode {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDns {
-    pub(crate) listen: Vec<S<String>>,
+    pub(crate) listen: S<Vec<S<String>>>,
     pub(crate) control: S<String>,
     pub(crate) ns: Vec<S<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -189,7 +189,7 @@ impl Checker<'_> {
     // ---- roles
 
     fn dns(&mut self, raw: &RawDns) -> Option<DnsRole> {
-        let listen = self.listeners_of(&raw.listen, "dns.listen");
+        let listen = self.listeners_of(raw.listen.get_ref(), "dns.listen");
         let control = self.listener(&raw.control, "dns.control");
         let ns = self.all(&raw.ns, Self::dns_name);
         let query_log = raw.query_log.as_ref().map(|p| self.path(p));
@@ -198,8 +198,11 @@ impl Checker<'_> {
             .metrics
             .as_ref()
             .map(|m| self.listener(m, "dns.metrics"));
-        if raw.listen.is_empty() {
-            self.invalid(0..0, Problem::BadValue("`dns.listen` lists no address"));
+        if raw.listen.get_ref().is_empty() {
+            self.invalid(
+                raw.listen.span(),
+                Problem::BadValue("`dns.listen` lists no address"),
+            );
         }
         Some(DnsRole {
             listen: listen?,
