@@ -1,0 +1,9 @@
+//! Integration tests of the streaming rewriter: every test feeds its input in random
+//! chunks (see `harness`; `REWRITE_SEED=<n>` replays a failure).
+
+mod corpus;
+mod css;
+mod encodings;
+mod harness;
+mod html_elements;
+mod malformed;
