@@ -122,6 +122,28 @@ tokn = "x"
 }
 
 #[test]
+fn every_unknown_key_of_one_table_is_reported_and_the_rest_still_checked() {
+    let e = errors(
+        r#"[node]
+name = "C"
+[control]
+regions = "regions.txt"
+cdns = "cdn.txt"
+customers = "customer.txt"
+engines = ["127.0.0.1:5354"]
+managment = "127.0.0.1:5355"
+tls = { cert = "a.pem", key = "a.key", chain = "b.pem" }
+alerts = "127.0.0.1"
+"#,
+    );
+    assert_eq!(e.len(), 4, "{e:#?}");
+    assert!(e[0].starts_with("8:1: unknown field `managment`"), "{e:#?}");
+    assert!(e[1].starts_with("9:40: unknown field `chain`"), "{e:#?}");
+    assert_eq!(e[2], "10:10: expected IP:PORT, e.g. 127.0.0.1:8080");
+    assert_eq!(e[3], "10:10: `token` is required when `alerts` is set");
+}
+
+#[test]
 fn toml_syntax_errors_carry_positions() {
     let e = errors("[node]\nname = \"C\nx = 1\n");
     assert!(e[0].starts_with("2:"), "{e:?}");

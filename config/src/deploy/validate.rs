@@ -112,18 +112,28 @@ impl Checker<'_> {
         s
     }
 
+    /// Deserializes one section. An unknown key is reported, taken out and the section
+    /// read again, so that every typo of a table is reported at once.
     fn section<T: DeserializeOwned>(
         &mut self,
-        value: Spanned<DeValue<'_>>,
+        mut value: Spanned<DeValue<'_>>,
         broken: &mut bool,
     ) -> Option<T> {
         let at = value.span().start;
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                self.toml(e, at);
-                *broken = true;
-                None
+        loop {
+            match T::deserialize(ValueDeserializer::from(value.clone())) {
+                Ok(t) => return Some(t),
+                Err(e) => {
+                    let unknown = e.message().starts_with("unknown field");
+                    let removed = unknown
+                        && e.span()
+                            .is_some_and(|s| remove_key_at(value.get_mut(), s.start));
+                    self.toml(e, at);
+                    if !removed {
+                        *broken = true;
+                        return None;
+                    }
+                }
             }
         }
     }
@@ -532,6 +542,26 @@ impl Checker<'_> {
             alert: alert.map_or(Some(None), |v| v.map(Some))?,
             ca: ca.map_or(Some(None), |v| v.map(Some))?,
         })
+    }
+}
+
+/// Removes the key written at byte `offset`, wherever it is in `value`; true if found.
+fn remove_key_at(value: &mut DeValue<'_>, offset: usize) -> bool {
+    match value {
+        DeValue::Table(t) => {
+            let key = t
+                .keys()
+                .find(|k| k.span().start == offset)
+                .map(|k| k.get_ref().to_string());
+            match key {
+                Some(key) => t.remove(key.as_str()).is_some(),
+                None => t
+                    .iter_mut()
+                    .any(|(_, v)| remove_key_at(v.get_mut(), offset)),
+            }
+        }
+        DeValue::Array(a) => a.iter_mut().any(|v| remove_key_at(v.get_mut(), offset)),
+        _ => false,
     }
 }
 
