@@ -71,14 +71,6 @@ pub enum Problem {
         /// Why, e.g. "when `alerts` is set".
         because: &'static str,
     },
-    /// A key that the rest of its table makes meaningless.
-    #[error("`{key}` is not used {because}")]
-    Unused {
-        /// The useless key.
-        key: &'static str,
-        /// Why, e.g. "with form = \"embedded\"".
-        because: &'static str,
-    },
     /// `form` is not one of the three URL forms.
     #[error("unknown form `{0}`: expected embedded, table or semantic")]
     UnknownForm(String),
