@@ -208,10 +208,13 @@ impl Checker {
             Ok(t) => (t.to_owned(), None),
             Err(e) => (String::new(), Some(e.valid_up_to())),
         };
+        let format = format
+            .or_else(|| sniff::sniff(&text))
+            .or_else(|| format_of_extension(&label));
         self.files.push(File {
             path: normalize(Path::new(&label)),
             label,
-            format: format.or_else(|| sniff::sniff(&text)),
+            format,
             text,
             parsed: None,
         });
@@ -352,6 +355,16 @@ impl Checker {
             files,
             errors: self.errors.into_iter().map(|(_, e)| e).collect(),
         }
+    }
+}
+
+/// When content tells nothing (e.g. a TOML file that starts with a syntax error), the
+/// extension picks the parser, so that its error is reported with a position.
+fn format_of_extension(label: &str) -> Option<Format> {
+    match Path::new(label).extension()?.to_str()? {
+        "toml" => Some(Format::Deployment),
+        "pem" | "key" | "crt" => Some(Format::Pem),
+        _ => None,
     }
 }
 

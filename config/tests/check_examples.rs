@@ -191,6 +191,16 @@ fn syntax_errors_of_each_format_carry_file_line_and_column() {
 }
 
 #[test]
+fn the_extension_picks_the_parser_when_content_tells_nothing() {
+    let report = check_files(
+        &[("bad.toml".into(), b"= oops\n".to_vec())],
+        &Memory(HashMap::new()),
+    );
+    let e = errors(&report);
+    assert!(e[0].starts_with("bad.toml:1:"), "{e:#?}");
+}
+
+#[test]
 fn unknown_and_binary_files_are_refused() {
     let report = check_files(
         &[
