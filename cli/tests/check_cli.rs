@@ -150,3 +150,16 @@ fn an_unreadable_argument_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_folder_stands_for_its_files() {
+    let (dir, files) = copy_examples();
+    let out = check(&[dir.path().to_path_buf()]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), files.len(), "{stdout}");
+}
