@@ -4,6 +4,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -20,7 +21,7 @@ use crate::{metrics_http, tcp, udp};
 /// addresses back).
 #[derive(Debug)]
 pub struct Listeners {
-    /// DNS over UDP; several per address share it through SO_REUSEPORT.
+    /// DNS over UDP, a thread each; several per address share it through SO_REUSEPORT.
     pub udp: Vec<std::net::UdpSocket>,
     /// DNS over TCP.
     pub tcp: Vec<std::net::TcpListener>,
@@ -126,8 +127,6 @@ pub struct Options {
     pub tcp_idle: Duration,
     /// How long a relayed query waits for the far server.
     pub relay_timeout: Duration,
-    /// Tasks receiving on each UDP socket.
-    pub udp_tasks_per_socket: usize,
     /// The raw socket for `T:` lookups (must agree with the engine's `triangle_allowed`).
     pub triangle: Option<Arc<Triangle>>,
 }
@@ -139,7 +138,6 @@ impl Default for Options {
             query_log: None,
             tcp_idle: Duration::from_secs(10),
             relay_timeout: Duration::from_secs(2),
-            udp_tasks_per_socket: 1,
             triangle: None,
         }
     }
@@ -186,15 +184,20 @@ pub async fn run(
     };
 
     let mut tasks = JoinSet::new();
-    for socket in listeners.udp {
-        let socket = Arc::new(tokio::net::UdpSocket::from_std(socket)?);
-        for _ in 0..options.udp_tasks_per_socket.max(1) {
-            tasks.spawn(udp::serve(
-                Arc::clone(&socket),
-                ctx.clone(),
-                shutdown.clone(),
-            ));
-        }
+    // UDP answers run on threads of their own (batched system calls, see `udp`).
+    let stop_udp = Arc::new(AtomicBool::new(false));
+    let mut udp_threads = Vec::new();
+    for (i, socket) in listeners.udp.into_iter().enumerate() {
+        let (ctx, rt, stop) = (
+            ctx.clone(),
+            tokio::runtime::Handle::current(),
+            Arc::clone(&stop_udp),
+        );
+        udp_threads.push(
+            std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || udp::serve(socket, ctx, rt, stop))?,
+        );
     }
     for listener in listeners.tcp {
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -221,6 +224,14 @@ pub async fn run(
         ));
     }
     drop(ctx);
+    shutdown.cancelled().await;
+    stop_udp.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || {
+        for t in udp_threads {
+            let _ = t.join();
+        }
+    })
+    .await;
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {
             tracing::error!(error = %e, "engine task failed");
