@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use broker_config::RegionList;
 use broker_config::geo::{GeoFormat, GeoParser, GeoTable, MAX_LINE, Parsed, RoutesParser};
 use broker_policy::cluster::{Clustering, Progress, cluster};
 use flate2::read::GzDecoder;
@@ -198,19 +197,9 @@ fn report_bad_lines<T>(path: &Path, parsed: &Parsed<T>, bar: &ProgressBar) -> io
     })
 }
 
-/// The region file of spec §6, printed by its codec: one block per region (by name),
-/// prefixes in address order.
+/// The region file of spec §6, printed by its codec.
 fn write_regions(out: &mut impl Write, c: &Clustering, geo: &GeoTable) -> io::Result<()> {
-    let mut blocks: Vec<Vec<IpNet>> = vec![Vec::new(); geo.regions().len()];
-    for &(net, region) in &c.entries {
-        blocks[region.0 as usize].push(net);
-    }
-    let mut list = RegionList {
-        regions: geo.regions().iter().cloned().zip(blocks).collect(),
-    };
-    list.regions.retain(|(_, nets)| !nets.is_empty());
-    list.regions.sort_by(|a, b| a.0.cmp(&b.0));
-    write!(out, "{list}")?;
+    write!(out, "{}", c.to_region_list(geo.regions()))?;
     out.flush()
 }
 

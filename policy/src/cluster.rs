@@ -46,6 +46,7 @@
 //! to the number of intervals times the address width, and memory to the input size.
 
 use broker_config::geo::{GeoEntry, RegionIdx};
+use broker_config::{Name, RegionList};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt::Debug;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -57,6 +58,29 @@ pub struct Clustering {
     pub entries: Vec<(IpNet, RegionIdx)>,
     /// What the inputs left open or ambiguous.
     pub report: ClusterReport,
+}
+
+impl Clustering {
+    /// The table as the region list of spec §6: one block per region, blocks sorted by
+    /// name, prefixes in address order (IPv4 first). `names` are the region names by
+    /// [`RegionIdx`] (a [`broker_config::geo::GeoTable`]'s regions).
+    ///
+    /// # Panics
+    /// If an entry's region has no name in `names`.
+    pub fn to_region_list(&self, names: &[Name]) -> RegionList {
+        let mut blocks: Vec<Vec<IpNet>> = vec![Vec::new(); names.len()];
+        for &(net, region) in &self.entries {
+            blocks[region.0 as usize].push(net);
+        }
+        let mut regions: Vec<(Name, Vec<IpNet>)> = names
+            .iter()
+            .cloned()
+            .zip(blocks)
+            .filter(|(_, nets)| !nets.is_empty())
+            .collect();
+        regions.sort_by(|a, b| a.0.cmp(&b.0));
+        RegionList { regions }
+    }
 }
 
 /// Addresses of one family, counted (saturating at `u128::MAX`).
