@@ -231,3 +231,27 @@ fn events_name_known_cdns_and_regions() {
         ]
     );
 }
+
+#[test]
+fn a_clustering_output_serves_as_regions_for_cdn_txt() {
+    let files = [
+        (
+            "clusters.txt".to_owned(),
+            b"FRANCE {\n  198.54.234.0,23;\n}\nGERMANY {\n  196.8.0.0,16;\n}\n".to_vec(),
+        ),
+        (
+            "cdn.txt".to_owned(),
+            b"ADD CDN C:1 {A:192.0.2.1} [ FRANCE:90; ITALY:10; ]!\n".to_vec(),
+        ),
+    ];
+    let report = check_files(&files, &Memory(HashMap::new()));
+    assert_eq!(
+        errors(&report),
+        ["cdn.txt:1:40: unknown region ITALY (not in regions.txt)"]
+    );
+    let ok = check_files(&files[..1], &Memory(HashMap::new()));
+    assert_eq!(
+        ok.files[0].to_string(),
+        "clusters.txt: region list (§6): 2 regions, 2 prefixes"
+    );
+}
