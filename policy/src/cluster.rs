@@ -148,7 +148,8 @@ impl Progress for NoProgress {
 }
 
 /// Computes the minimal region table for `routes` and `geo` (see the module docs).
-/// Host bits in the inputs are ignored.
+/// Host bits in the inputs are ignored. IPv6 prefixes at or under `::ffff:0:0/96` are
+/// taken as the IPv4 prefixes they map, as the region table looks such addresses up.
 pub fn cluster(routes: &[IpNet], geo: &[GeoEntry], progress: &mut dyn Progress) -> Clustering {
     let regions = geo
         .iter()
@@ -157,17 +158,17 @@ pub fn cluster(routes: &[IpNet], geo: &[GeoEntry], progress: &mut dyn Progress) 
         .unwrap_or(0);
     let mut out = Clustering::default();
     let (mut r4, mut r6) = (Vec::new(), Vec::new());
-    for r in routes {
-        match r {
-            IpNet::V4(n) => r4.push((u32::from(n.network()), n.prefix_len())),
-            IpNet::V6(n) => r6.push((u128::from(n.network()), n.prefix_len())),
+    for &r in routes {
+        match split_family(r) {
+            Family::V4(a, len) => r4.push((a, len)),
+            Family::V6(a, len) => r6.push((a, len)),
         }
     }
     let (mut g4, mut g6) = (Vec::new(), Vec::new());
     for g in geo {
-        match g.net {
-            IpNet::V4(n) => g4.push((u32::from(n.network()), n.prefix_len(), g.region.0)),
-            IpNet::V6(n) => g6.push((u128::from(n.network()), n.prefix_len(), g.region.0)),
+        match split_family(g.net) {
+            Family::V4(a, len) => g4.push((a, len, g.region.0)),
+            Family::V6(a, len) => g6.push((a, len, g.region.0)),
         }
     }
     let mut family = FamilyRun {
@@ -178,6 +179,27 @@ pub fn cluster(routes: &[IpNet], geo: &[GeoEntry], progress: &mut dyn Progress) 
     family.out.report.v4 = family.run("ipv4", r4, g4);
     family.out.report.v6 = family.run("ipv6", r6, g6);
     out
+}
+
+/// A prefix as the integer of its network address and its length.
+enum Family {
+    V4(u32, u8),
+    V6(u128, u8),
+}
+
+fn split_family(net: IpNet) -> Family {
+    const MAPPED: u128 = 0xffff << 32;
+    match net {
+        IpNet::V4(n) => Family::V4(u32::from(n.network()), n.prefix_len()),
+        IpNet::V6(n) => {
+            let a = u128::from(n.network());
+            if n.prefix_len() >= 96 && a >> 32 == MAPPED >> 32 {
+                Family::V4(a as u32, n.prefix_len() - 96)
+            } else {
+                Family::V6(a, n.prefix_len())
+            }
+        }
+    }
 }
 
 /// How often long loops report progress, in steps.

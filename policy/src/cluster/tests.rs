@@ -187,3 +187,13 @@ fn no_routes_give_an_empty_table() {
     assert!(c.entries.is_empty());
     assert_eq!(c.report, ClusterReport::default());
 }
+
+#[test]
+fn ipv4_mapped_ipv6_prefixes_count_as_ipv4() {
+    let c = run(
+        &["::ffff:10.0.0.0/120", "10.0.1.0/24"],
+        &[("::ffff:10.0.0.0/119", 0)],
+    );
+    assert_eq!(table(&c), t(&[("10.0.0.0/23", 0)]));
+    assert_eq!(c.report.v6, Tally::default());
+}
