@@ -44,6 +44,24 @@ fn bench(c: &mut Criterion) {
     group.bench_function("html_1k_chunks", |b| {
         b.iter(|| rewrite(black_box(&page), "text/html; charset=utf-8", &mapper))
     });
+    // Baselines side by side (wall time swings between runs): lol_html with no handler at
+    // all, the floor of any lol_html-based design; and the rewriter with nothing offloaded.
+    group.bench_function("lol_html_alone_1k_chunks", |b| {
+        b.iter(|| {
+            let mut len = 0;
+            let mut rewriter =
+                lol_html::HtmlRewriter::new(lol_html::Settings::new(), |c: &[u8]| len += c.len());
+            for chunk in black_box(&page).chunks(1024) {
+                let _ = rewriter.write(chunk);
+            }
+            let _ = rewriter.end();
+            len
+        })
+    });
+    let nothing = Arc::new(EmbeddedMapper::new("foo.cdn-g.example", ["absent.example"]));
+    group.bench_function("html_nothing_offloaded_1k_chunks", |b| {
+        b.iter(|| rewrite(black_box(&page), "text/html; charset=utf-8", &nothing))
+    });
     // The same bytes as a stylesheet: the CSS scanner alone.
     group.bench_function("css_scanner_1k_chunks", |b| {
         b.iter(|| rewrite(black_box(&page), "text/css", &mapper))
