@@ -181,7 +181,7 @@ fn syntax_errors_of_each_format_carry_file_line_and_column() {
         (
             "examples/c-alerts.pem",
             "-----BEGIN CERTIFICATE-----\nQUJD\n",
-            "examples/c-alerts.pem:3:1: CERTIFICATE section has no END line",
+            "examples/c-alerts.pem:1:1: CERTIFICATE section has no END line",
         ),
     ];
     for (file, text, prefix) in cases {

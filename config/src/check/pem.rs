@@ -7,7 +7,7 @@ use crate::error::{ParseError, Pos};
 /// The labels of the sections of a PEM text (`CERTIFICATE`, `PRIVATE KEY`...), in order.
 pub(super) fn pem_labels(text: &str) -> Result<Vec<String>, ParseError> {
     let mut labels = Vec::new();
-    let mut open: Option<(String, u32)> = None;
+    let mut open: Option<(String, u32, Pos)> = None;
     for (n, line) in text.lines().enumerate() {
         let at = Pos::new(u32::try_from(n + 1).unwrap_or(u32::MAX), 1);
         let line = line.trim_end();
@@ -15,25 +15,25 @@ pub(super) fn pem_labels(text: &str) -> Result<Vec<String>, ParseError> {
             .strip_prefix("-----BEGIN ")
             .and_then(|l| l.strip_suffix("-----"))
         {
-            if let Some((label, _)) = open {
+            if let Some((label, ..)) = open {
                 return Err(ParseError::new(at, format!("BEGIN inside {label}")));
             }
-            open = Some((label.to_owned(), 0));
+            open = Some((label.to_owned(), 0, at));
         } else if let Some(label) = line
             .strip_prefix("-----END ")
             .and_then(|l| l.strip_suffix("-----"))
         {
             match open.take() {
-                Some((begun, body)) if begun == label && body > 0 => labels.push(begun),
-                Some((begun, 0)) if begun == label => {
+                Some((begun, body, _)) if begun == label && body > 0 => labels.push(begun),
+                Some((begun, 0, _)) if begun == label => {
                     return Err(ParseError::new(at, format!("empty {label} section")));
                 }
-                Some((begun, _)) => {
+                Some((begun, ..)) => {
                     return Err(ParseError::new(at, format!("END {label} closes {begun}")));
                 }
                 None => return Err(ParseError::new(at, format!("END {label} without BEGIN"))),
             }
-        } else if let Some((_, body)) = open.as_mut() {
+        } else if let Some((_, body, _)) = open.as_mut() {
             let bad = line
                 .bytes()
                 .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')));
@@ -47,10 +47,9 @@ pub(super) fn pem_labels(text: &str) -> Result<Vec<String>, ParseError> {
             *body += 1;
         }
     }
-    if let Some((label, _)) = open {
-        let lines = u32::try_from(text.lines().count() + 1).unwrap_or(u32::MAX);
+    if let Some((label, _, begin)) = open {
         return Err(ParseError::new(
-            Pos::new(lines, 1),
+            begin,
             format!("{label} section has no END line"),
         ));
     }
@@ -70,12 +69,19 @@ mod tests {
         assert_eq!(pem_labels(text).unwrap(), ["CERTIFICATE"]);
     }
 
+    /// Found by `check_robustness`: the error was put on a line past the end.
+    #[test]
+    fn an_unclosed_section_is_reported_at_its_begin_line() {
+        let e = pem_labels("-----BEGIN CERTIFICATE-----\nADD ").unwrap_err();
+        assert_eq!(e.to_string(), "1:1: CERTIFICATE section has no END line");
+    }
+
     #[test]
     fn broken_sections_are_errors() {
         let e = |t: &str| pem_labels(t).unwrap_err().to_string();
         assert_eq!(
             e("-----BEGIN A-----\nQUJD\n"),
-            "3:1: A section has no END line"
+            "1:1: A section has no END line"
         );
         assert_eq!(
             e("-----BEGIN A-----\nQU*D\n-----END A-----\n"),
