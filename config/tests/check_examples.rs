@@ -161,6 +161,26 @@ fn peering_deployments_must_agree() {
 }
 
 #[test]
+fn peers_agree_on_origins_and_addresses() {
+    let g = example_text("g.toml")
+        .replace("origins = { \"img.xyz.com\"", "origins = { \"cdn.xyz.com\"")
+        .replace(
+            "https://127.0.0.1:9443/alert",
+            "https://127.0.0.1:9444/alert",
+        )
+        .replace("status = \"127.0.0.1:8443\"", "status = \"127.0.0.1:8444\"");
+    let report = check_files(&with("examples/g.toml", &g), &Memory(HashMap::new()));
+    assert_eq!(
+        errors(&report),
+        [
+            "examples/c.toml:37:10: examples/g.toml serves status reports on 127.0.0.1:8444",
+            "examples/c.toml:44:12: img.xyz.com is not among the origins examples/g.toml allows for C",
+            "examples/g.toml:20:9: examples/c.toml receives alerts on 127.0.0.1:9443",
+        ]
+    );
+}
+
+#[test]
 fn syntax_errors_of_each_format_carry_file_line_and_column() {
     let cases = [
         (

@@ -1,13 +1,14 @@
 //! Checks across files: names one file uses and another defines (spec §7), and what two
 //! peering deployments expect of each other.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use super::{Checker, Parsed, normalize};
 use crate::agent_files::{AgentFile, cross_check};
 use crate::cdn_file::CdnFile;
 use crate::customer_file::CustomerFile;
-use crate::deploy::{Deployment, Step, UrlForm, locate, locate_str};
+use crate::deploy::{Deployment, HttpUrl, Step, UrlForm, UrlHost, locate, locate_str};
 use crate::error::Pos;
 use crate::events::{Event, Scope as EventScope};
 use crate::name::Name;
@@ -309,7 +310,79 @@ fn peering(
                 ),
             ));
         }
+        // The edge refuses origins it does not list: every offloaded host must be there.
+        for (c, customer) in x.customers.iter().enumerate() {
+            for (h, host) in customer.offload.iter().enumerate() {
+                if !offloader.origins.contains_key(host) {
+                    let pos = locate(
+                        text,
+                        &[
+                            Step::Key("customer"),
+                            Step::Index(c),
+                            Step::Key("offload"),
+                            Step::Index(h),
+                        ],
+                    );
+                    found.push((
+                        xi,
+                        pos,
+                        format!(
+                            "{host} is not among the origins {y_label} allows for {}",
+                            x.node.name
+                        ),
+                    ));
+                }
+            }
+        }
+        // Addresses written as IP literals must be where the other side listens.
+        let status_listen = y.edge.as_ref().and_then(|e| e.status);
+        if let (Some(url), Some(listen)) = (&partner.status, status_listen)
+            && let Some(addr) = url_addr(url)
+            && addr != listen
+        {
+            found.push((
+                xi,
+                at("status"),
+                format!("{y_label} serves status reports on {listen}"),
+            ));
+        }
+        let alerts_listen = x.control.as_ref().and_then(|c| c.alerts);
+        if let (Some(url), Some(listen)) = (&offloader.alert, alerts_listen)
+            && let Some(addr) = url_addr(url)
+            && addr != listen
+        {
+            let y_text = &ck.files[yi].text;
+            let pos = offloader_pos(y, &x.node.name).and_then(|n| {
+                locate(
+                    y_text,
+                    &[
+                        Step::Key("edge"),
+                        Step::Key("offloader"),
+                        Step::Index(n),
+                        Step::Key("alert"),
+                    ],
+                )
+            });
+            let x_label = &ck.files[xi].label;
+            found.push((yi, pos, format!("{x_label} receives alerts on {listen}")));
+        }
     }
+}
+
+/// The address of a URL whose host is an IP literal.
+fn url_addr(url: &HttpUrl) -> Option<SocketAddr> {
+    match url.host {
+        UrlHost::Ip(ip) => Some(SocketAddr::new(ip, url.port_or_default())),
+        UrlHost::Name(_) => None,
+    }
+}
+
+fn offloader_pos(y: &Deployment, name: &Name) -> Option<usize> {
+    y.edge
+        .as_ref()?
+        .offloaders
+        .iter()
+        .position(|o| o.name == *name)
 }
 
 /// Where a deployment names `path` under `key` (`control.tls.cert`, `partner.ca`...).
