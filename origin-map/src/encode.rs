@@ -8,7 +8,7 @@ use crate::host::{
     MAX_HOST_LEN, canonical_host, is_canonical_port_text, parse_port, split_host_port,
 };
 use crate::partner_form::{OffloadHosts, PartnerForm, PartnerHost};
-use crate::path::is_dot_segment;
+use crate::path;
 use crate::scheme::Scheme;
 
 /// An absolute or scheme-relative http(s) URL cut into the parts the encoder needs.
@@ -34,7 +34,10 @@ impl<'u> OriginUrl<'u> {
                 (Some(Scheme::from_name(name)?), after.strip_prefix("//")?)
             }
         };
-        let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
+        let end = after
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+            .unwrap_or(after.len());
         let (authority, rest) = after.split_at(end);
         // The host parser refuses control characters in `authority`.
         let key = key_text(authority, scheme.unwrap_or(page))?;
@@ -70,8 +73,12 @@ fn key_text(authority: &str, scheme: Scheme) -> Option<Cow<'_, str>> {
 /// host and origin segment, the browser would resolve it differently than against the
 /// origin.
 fn has_dot_segment(rest: &str) -> bool {
-    let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
-    rest[..path_end].split(['/', '\\']).any(is_dot_segment)
+    let path = rest.as_bytes();
+    let path_end = path
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(path.len());
+    path.get(..path_end).is_some_and(path::has_dot_segment)
 }
 
 impl PartnerForm {

@@ -60,13 +60,7 @@ pub fn canonical_host(input: &str) -> Result<Cow<'_, str>, HostError> {
     if input.len() > MAX_RAW_HOST_LEN {
         return Err(HostError::TooLong);
     }
-    if input.contains('%') {
-        return Err(HostError::PercentEncoded);
-    }
-    if input.contains('@') {
-        return Err(HostError::UserInfo);
-    }
-    let canonical = if is_canonical_domain(input) {
+    let canonical = if is_canonical_domain(input.as_bytes())? {
         Cow::Borrowed(input)
     } else {
         Cow::Owned(parse_with_url(input)?)
@@ -75,19 +69,35 @@ pub fn canonical_host(input: &str) -> Result<Cow<'_, str>, HostError> {
     Ok(canonical)
 }
 
-/// True for text the WHATWG host parser returns unchanged: lower-case ASCII letters,
-/// digits, `-` and `.`, no trailing dot, no punycode label to validate, and a last label
-/// starting with a letter (so it cannot be read as an IPv4 number).
-fn is_canonical_domain(s: &str) -> bool {
-    let simple = s
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    let last_starts_with_letter = s
-        .rsplit('.')
-        .next()
-        .and_then(|last| last.bytes().next())
-        .is_some_and(|b| b.is_ascii_lowercase());
-    simple && last_starts_with_letter && !s.starts_with("xn--") && !s.contains(".xn--")
+/// One pass over the text: refuses `%` (the URL parser would decode it, giving one host
+/// two spellings) and `@`; true for text the WHATWG host parser returns unchanged:
+/// lower-case ASCII letters, digits, `-` and `.`, no trailing dot, no punycode label to
+/// validate, and a last label starting with a letter (so not an IPv4 number).
+fn is_canonical_domain(bytes: &[u8]) -> Result<bool, HostError> {
+    let mut simple = true;
+    let mut at_label_start = true;
+    let mut last_label_first = 0u8;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'%' => return Err(HostError::PercentEncoded),
+            b'@' => return Err(HostError::UserInfo),
+            b'.' => at_label_start = true,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {
+                if at_label_start {
+                    at_label_start = false;
+                    last_label_first = b;
+                    if bytes
+                        .get(i..)
+                        .is_some_and(|label| label.starts_with(b"xn--"))
+                    {
+                        simple = false;
+                    }
+                }
+            }
+            _ => simple = false,
+        }
+    }
+    Ok(simple && !at_label_start && last_label_first.is_ascii_lowercase())
 }
 
 fn parse_with_url(input: &str) -> Result<String, HostError> {
@@ -112,13 +122,22 @@ fn check_dns_lengths(host: &str) -> Result<(), HostError> {
     if host.len() > MAX_HOST_LEN {
         return Err(HostError::TooLong);
     }
-    for label in host.split('.') {
-        if label.is_empty() {
-            return Err(HostError::EmptyLabel);
+    let mut label_len = 0;
+    for &b in host.as_bytes() {
+        if b == b'.' {
+            if label_len == 0 {
+                return Err(HostError::EmptyLabel);
+            }
+            label_len = 0;
+        } else {
+            label_len += 1;
+            if label_len > MAX_LABEL_LEN {
+                return Err(HostError::LabelTooLong);
+            }
         }
-        if label.len() > MAX_LABEL_LEN {
-            return Err(HostError::LabelTooLong);
-        }
+    }
+    if label_len == 0 {
+        return Err(HostError::EmptyLabel);
     }
     Ok(())
 }
@@ -259,7 +278,7 @@ mod tests {
         /// The allocation-free path must agree with the WHATWG parser on what it accepts.
         #[test]
         fn fast_path_agrees_with_url(s in "[a-z0-9.-]{1,30}") {
-            if is_canonical_domain(&s) {
+            if is_canonical_domain(s.as_bytes()) == Ok(true) {
                 let slow = parse_with_url(&s).map_err(|_| ()).and_then(|h| {
                     check_dns_lengths(&h).map(|()| h).map_err(|_| ())
                 });

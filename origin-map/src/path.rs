@@ -17,9 +17,15 @@ pub(crate) enum PathError {
 }
 
 /// True for `.` and `..` in every spelling the URL standard resolves (`%2e`, `.%2E`, ...).
-pub(crate) fn is_dot_segment(segment: &str) -> bool {
-    const DOTS: [&str; 6] = [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"];
-    segment.starts_with(['.', '%']) && DOTS.iter().any(|d| segment.eq_ignore_ascii_case(d))
+pub(crate) fn is_dot_segment(segment: &[u8]) -> bool {
+    const DOTS: [&[u8]; 6] = [b".", b"..", b"%2e", b".%2e", b"%2e.", b"%2e%2e"];
+    matches!(segment.first(), Some(b'.' | b'%'))
+        && DOTS.iter().any(|d| segment.eq_ignore_ascii_case(d))
+}
+
+/// True when a `/`- or `\`-separated segment of `path` is a dot segment.
+pub(crate) fn has_dot_segment(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/' || b == b'\\').any(is_dot_segment)
 }
 
 /// Normalises `path` (empty, or starting with `/` or `\`; empty means `/`) and `query`
@@ -55,7 +61,7 @@ fn path_is_normal(path: &str) -> bool {
             matches!(b, 0x21..=0x7e)
                 && !matches!(b, b'"' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}' | b'\\')
         })
-        && !path.split('/').any(is_dot_segment)
+        && !has_dot_segment(path.as_bytes())
 }
 
 /// True when the URL parser would return `query` unchanged.
