@@ -326,12 +326,7 @@ impl Checker {
     }
 
     fn deploy_error(&mut self, i: usize, e: &DeployError) {
-        let text = e.to_string();
-        let message = text
-            .split_once(": ")
-            .map_or(text.as_str(), |(_, m)| m)
-            .to_owned();
-        self.error(i, Some(e.pos()), message);
+        self.error(i, Some(e.pos()), e.message());
     }
 
     fn into_report(mut self) -> Report {

@@ -34,6 +34,14 @@ impl DeployError {
             Self::Toml { pos, .. } | Self::Invalid { pos, .. } => *pos,
         }
     }
+
+    /// What is wrong, without the position.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Toml { source, .. } => source.message().to_owned(),
+            Self::Invalid { problem, .. } => problem.to_string(),
+        }
+    }
 }
 
 /// A semantic problem in a deployment file.
