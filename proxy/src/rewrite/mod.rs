@@ -159,3 +159,46 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewriters_can_move_between_threads() {
+        // The proxy streams bodies on a multi-threaded runtime: the rewriter must be Send.
+        fn assert_send<T: Send>(_: &T) {}
+        let page = PageRewriter::new(
+            "text/html",
+            EmbeddedMapper::new("p", ["h"]),
+            RewriteOptions::default(),
+        );
+        assert_send(&page);
+        let page = std::thread::spawn(move || {
+            let mut page = page;
+            page.write(b"<img src=//h/a>")
+        })
+        .join()
+        .ok();
+        assert_eq!(page.as_deref(), Some(&b"<img src=//p/h/a>"[..]));
+    }
+
+    #[test]
+    fn content_type_picks_the_rewriter() {
+        let mapper = || EmbeddedMapper::new("p", ["h"]);
+        assert!(
+            PageRewriter::new("image/png", mapper(), RewriteOptions::default()).is_passthrough()
+        );
+        assert!(
+            !PageRewriter::new("text/css", mapper(), RewriteOptions::default()).is_passthrough()
+        );
+        assert!(
+            !PageRewriter::new(
+                "text/html; charset=gbk",
+                mapper(),
+                RewriteOptions::default()
+            )
+            .is_passthrough()
+        );
+    }
+}

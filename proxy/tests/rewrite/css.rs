@@ -62,3 +62,53 @@ fn an_unterminated_url_at_the_end_passes_as_is() {
     let out = rewrite_with("text/css", HOST, RewriteOptions::default(), css.as_bytes());
     assert_eq!(out.output, css.as_bytes());
 }
+
+#[test]
+fn random_css_soup_maps_back_exactly() {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    const PIECES: &[&str] = &[
+        "url(",
+        ")",
+        "url(http://img.xyz.com/a.png)",
+        "url( '//fonts.xyz.com/f.woff' )",
+        "@import ",
+        "@import",
+        "\"http://img.xyz.com/i.css\"",
+        "'",
+        "\"",
+        "/*",
+        "*/",
+        "\\",
+        "\n",
+        " ",
+        ";",
+        "{",
+        "}",
+        "a",
+        "u",
+        "rl",
+        "(",
+        "@",
+        "http://img.xyz.com/x",
+        "é",
+        "data:",
+        "URL(",
+        "\\)",
+    ];
+    let base_seed = crate::harness::seed();
+    for round in 0..300u64 {
+        let seed = base_seed.wrapping_add(round);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut css = String::new();
+        for _ in 0..rng.random_range(1..40usize) {
+            css.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+        }
+        let out = rewrite_with("text/css", HOST, RewriteOptions::default(), css.as_bytes());
+        let back = String::from_utf8(out.output)
+            .expect("utf-8 in, utf-8 out")
+            .replace("//foo.cdn-g.example/", "//");
+        assert_eq!(back, css, "seed {seed}");
+    }
+}

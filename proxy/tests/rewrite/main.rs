@@ -7,3 +7,4 @@ mod encodings;
 mod harness;
 mod html_elements;
 mod malformed;
+mod streaming;
