@@ -334,7 +334,10 @@ pub(crate) fn rewrite_css_text(
         let url = trim_ascii_whitespace(raw);
         let lead = url.as_ptr() as usize - raw.as_ptr() as usize;
         let url_start = range.start + lead;
-        out.push_str(&css[copied..url_start]);
+        let Some(before) = css.get(copied..url_start) else {
+            return; // cannot happen: ranges are ordered and on ASCII delimiters
+        };
+        out.push_str(before);
         if ctx.rewrite(url, mapper, out) {
             rewrites += 1;
         } else {
@@ -342,7 +345,7 @@ pub(crate) fn rewrite_css_text(
         }
         copied = url_start + url.len();
     });
-    out.push_str(&css[copied..]);
+    out.push_str(css.get(copied..).unwrap_or_default());
     rewrites
 }
 

@@ -133,6 +133,15 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
         }
     }
 
+    /// [`Self::write`] for a body chunk already in a [`Bytes`]: passed-through bodies are
+    /// then returned without a copy.
+    pub fn write_bytes(&mut self, chunk: Bytes) -> Bytes {
+        match &mut self.inner {
+            Inner::Passthrough => chunk,
+            _ => self.write(&chunk),
+        }
+    }
+
     /// Ends the body; returns the last output. Later writes pass through unchanged.
     pub fn finish(&mut self) -> Bytes {
         match &mut self.inner {
