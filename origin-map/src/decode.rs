@@ -195,8 +195,11 @@ fn decode_embedded<'m>(
     offloader: &'m Offloader,
     req: &EdgeRequest<'_>,
 ) -> Result<Decoded<'m>, Refusal> {
-    let after = &req.path[1..];
-    let end = after.find(['/', '\\']).unwrap_or(after.len());
+    let after = req.path.strip_prefix('/').ok_or(Refusal::BadPath)?;
+    let end = after
+        .bytes()
+        .position(|b| b == b'/' || b == b'\\')
+        .unwrap_or(after.len());
     let (segment, rest) = after.split_at(end);
     if segment.is_empty() {
         return Err(Refusal::NoOriginSegment);

@@ -116,14 +116,14 @@ impl PartnerForm {
     }
 
     /// The table form from `(origin host, partner host)` entries.
-    pub fn table<'a>(
-        entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    pub fn table(
+        entries: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
     ) -> Result<Self, PartnerFormError> {
         let mut map = HashMap::new();
         let mut partner_hosts = HashSet::new();
         for (origin, partner) in entries {
-            let origin = entry(origin, OriginKey::parse)?;
-            let partner = entry(partner, PartnerHost::parse)?;
+            let origin = entry(origin.as_ref(), OriginKey::parse)?;
+            let partner = entry(partner.as_ref(), PartnerHost::parse)?;
             if !partner_hosts.insert(partner.clone()) {
                 return Err(PartnerFormError::PartnerHostReused(
                     partner.as_str().to_owned(),
@@ -148,10 +148,10 @@ pub struct OffloadHosts(HashSet<OriginKey>);
 
 impl OffloadHosts {
     /// Reads `host[:port]` entries.
-    pub fn new<'a>(hosts: impl IntoIterator<Item = &'a str>) -> Result<Self, PartnerFormError> {
+    pub fn new(hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self, PartnerFormError> {
         hosts
             .into_iter()
-            .map(|h| entry(h, OriginKey::parse))
+            .map(|h| entry(h.as_ref(), OriginKey::parse))
             .collect::<Result<_, _>>()
             .map(Self)
     }
@@ -200,7 +200,10 @@ mod tests {
             PartnerForm::semantic("10.0.0.1"),
             Err(PartnerFormError::SuffixIsIp("10.0.0.1".into()))
         );
-        assert_eq!(PartnerForm::table([]), Err(PartnerFormError::EmptyTable));
+        assert_eq!(
+            PartnerForm::table([("", ""); 0]),
+            Err(PartnerFormError::EmptyTable)
+        );
         assert_eq!(
             PartnerForm::table([("a.com", "x.g"), ("A.com.", "y.g")]),
             Err(PartnerFormError::DuplicateOrigin("a.com".into()))
@@ -214,7 +217,11 @@ mod tests {
 
     #[test]
     fn offload_hosts_match_canonical_text() {
-        let hosts = OffloadHosts::new(["IMG.xyz.com", "img.xyz.com:8080"]).unwrap();
+        let owned = vec![
+            String::from("IMG.xyz.com"),
+            String::from("img.xyz.com:8080"),
+        ];
+        let hosts = OffloadHosts::new(&owned).unwrap();
         assert!(hosts.contains("img.xyz.com"));
         assert!(hosts.contains("img.xyz.com:8080"));
         assert!(!hosts.contains("IMG.xyz.com"));
