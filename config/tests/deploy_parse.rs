@@ -144,6 +144,26 @@ alerts = "127.0.0.1"
 }
 
 #[test]
+fn every_wrong_type_of_one_table_is_reported() {
+    let e = errors(
+        r#"[node]
+name = "C"
+[dns]
+listen = ["127.0.0.1:53"]
+control = 5354
+ns = "ns1.example"
+ttl = "twenty"
+bogus = 1
+"#,
+    );
+    assert_eq!(e.len(), 4, "{e:#?}");
+    assert!(e[0].starts_with("5:11: invalid type: integer"), "{e:#?}");
+    assert!(e[1].starts_with("6:6: invalid type: string"), "{e:#?}");
+    assert!(e[2].starts_with("7:7: invalid type: string"), "{e:#?}");
+    assert!(e[3].starts_with("8:1: unknown field `bogus`"), "{e:#?}");
+}
+
+#[test]
 fn toml_syntax_errors_carry_positions() {
     let e = errors("[node]\nname = \"C\nx = 1\n");
     assert!(e[0].starts_with("2:"), "{e:?}");

@@ -112,26 +112,42 @@ impl Checker<'_> {
         s
     }
 
-    /// Deserializes one section. An unknown key is reported, taken out and the section
-    /// read again, so that every typo of a table is reported at once.
+    /// Deserializes one section. A key that is unknown or holds a value of the wrong type
+    /// is reported, taken out and the section read again, so that every such mistake of
+    /// a table is reported at once. After a wrong type the section is not used further
+    /// (its other checks could only repeat the same mistake).
     fn section<T: DeserializeOwned>(
         &mut self,
         mut value: Spanned<DeValue<'_>>,
         broken: &mut bool,
     ) -> Option<T> {
         let at = value.span().start;
+        let mut taken: Vec<String> = Vec::new();
         loop {
             match T::deserialize(ValueDeserializer::from(value.clone())) {
-                Ok(t) => return Some(t),
+                Ok(t) if taken.is_empty() => return Some(t),
+                Ok(_) => {
+                    *broken = true;
+                    return None;
+                }
                 Err(e) => {
-                    let unknown = e.message().starts_with("unknown field");
-                    let removed = unknown
-                        && e.span()
-                            .is_some_and(|s| remove_key_at(value.get_mut(), s.start));
-                    self.toml(e, at);
-                    if !removed {
-                        *broken = true;
+                    let missing = e.message().strip_prefix("missing field `");
+                    if missing.is_some_and(|m| taken.iter().any(|k| m == format!("{k}`"))) {
+                        *broken = true; // the key was there, with a value already reported
                         return None;
+                    }
+                    let unknown = e.message().starts_with("unknown field");
+                    let removed = e
+                        .span()
+                        .and_then(|s| remove_entry_at(value.get_mut(), s.start, !unknown));
+                    self.toml(e, at);
+                    match removed {
+                        Some(key) if !unknown => taken.push(key),
+                        Some(_) => {}
+                        None => {
+                            *broken = true;
+                            return None;
+                        }
                     }
                 }
             }
@@ -545,23 +561,26 @@ impl Checker<'_> {
     }
 }
 
-/// Removes the key written at byte `offset`, wherever it is in `value`; true if found.
-fn remove_key_at(value: &mut DeValue<'_>, offset: usize) -> bool {
+/// Removes the entry whose key (or, with `by_value`, whose value) is written at byte
+/// `offset`, wherever it is in `value`; returns its key.
+fn remove_entry_at(value: &mut DeValue<'_>, offset: usize, by_value: bool) -> Option<String> {
     match value {
         DeValue::Table(t) => {
             let key = t
-                .keys()
-                .find(|k| k.span().start == offset)
-                .map(|k| k.get_ref().to_string());
+                .iter()
+                .find(|(k, v)| k.span().start == offset || (by_value && v.span().start == offset))
+                .map(|(k, _)| k.get_ref().to_string());
             match key {
-                Some(key) => t.remove(key.as_str()).is_some(),
+                Some(key) => t.remove(key.as_str()).map(|_| key),
                 None => t
                     .iter_mut()
-                    .any(|(_, v)| remove_key_at(v.get_mut(), offset)),
+                    .find_map(|(_, v)| remove_entry_at(v.get_mut(), offset, by_value)),
             }
         }
-        DeValue::Array(a) => a.iter_mut().any(|v| remove_key_at(v.get_mut(), offset)),
-        _ => false,
+        DeValue::Array(a) => a
+            .iter_mut()
+            .find_map(|v| remove_entry_at(v.get_mut(), offset, by_value)),
+        _ => None,
     }
 }
 
