@@ -24,7 +24,7 @@ bench() {
   local lines best_wall="" best_cpu="" best_rss=""
   lines=$(( $(zcat -f "$routes" | grep -cv '^#') + $(zcat -f "$geo" | grep -cv '^#') ))
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -v "$BIN" cluster --routes "$routes" --geo "$geo" \
+    /usr/bin/time -v taskset -c 0 "$BIN" cluster --routes "$routes" --geo "$geo" \
       -o "$OUT/$name.regions" --report "$OUT/$name.report" 2> "$OUT/$name.log"
     read -r wall cpu rss < <(awk -F': ' '
       /Elapsed \(wall clock\)/ { n = split($2, t, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + t[i] }
