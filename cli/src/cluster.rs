@@ -113,9 +113,9 @@ struct Bar<'a>(&'a ProgressBar);
 
 impl Progress for Bar<'_> {
     fn stage(&mut self, name: &str, total: u64) {
-        self.0.set_message(name.to_owned());
-        self.0.set_length(total);
         self.0.set_position(0);
+        self.0.set_length(total);
+        self.0.set_message(name.to_owned());
     }
 
     fn advance(&mut self, steps: u64) {
@@ -134,9 +134,9 @@ fn for_each_line(
 ) -> anyhow::Result<()> {
     let context = || format!("{}", path.display());
     let file = File::open(path).with_context(context)?;
-    bar.set_message(message);
-    bar.set_length(file.metadata().map_or(0, |m| m.len()));
     bar.set_position(0);
+    bar.set_length(file.metadata().map_or(0, |m| m.len()));
+    bar.set_message(message);
     let counted = Counted {
         inner: file,
         bar: bar.clone(),

@@ -202,3 +202,33 @@ fn an_overlong_line_is_reported_once_and_the_next_line_still_counts() {
     );
     assert_eq!(stderr.matches("routes.txt:").count(), 1, "{stderr}");
 }
+
+/// On a terminal the bar shows the stages. `script` (util-linux) gives the command a
+/// pseudo-terminal; without it the test says so and checks nothing else.
+#[test]
+fn a_terminal_gets_a_progress_bar() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("no `script` command: progress bar on a terminal not checked");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let routes = write(dir.path(), "routes.txt", ROUTES);
+    let geo = write(dir.path(), "geo.txt", GEO);
+    let out = dir.path().join("regions.txt");
+    let command = format!(
+        "{} cluster --routes {} --geo {} -o {}",
+        env!("CARGO_BIN_EXE_cdnbroker"),
+        routes.display(),
+        geo.display(),
+        out.display()
+    );
+    let run = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = text(&run.stdout);
+    assert!(run.status.success(), "{screen}");
+    assert!(screen.contains("reading routes"), "{screen:?}");
+    assert!(screen.contains("\u{1b}[2K"), "no redraw: {screen:?}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), REGIONS);
+}
