@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::error::{ParseError, Pos};
-use crate::lexer::{Lexer, TokenKind, expected};
+use crate::lexer::{Lexer, Token, TokenKind, expected};
 use crate::name::{DnsName, Name};
 use crate::transaction::Located;
 
@@ -39,7 +39,11 @@ pub fn checked_dns_name(word: &str, pos: Pos, what: &str) -> Result<DnsName, Par
 
 /// An IPv4 or IPv6 address.
 pub fn ip(lx: &mut Lexer<'_>, what: &str) -> Result<(IpAddr, Pos), ParseError> {
-    let tok = lx.next_address()?;
+    ip_from(lx.next_address()?, what)
+}
+
+/// An IP address from a token already read with [`Lexer::next_address`].
+pub fn ip_from(tok: Token<'_>, what: &str) -> Result<(IpAddr, Pos), ParseError> {
     let TokenKind::Word(word) = tok.kind else {
         return Err(expected(&tok, what));
     };
@@ -55,7 +59,13 @@ pub fn ip(lx: &mut Lexer<'_>, what: &str) -> Result<(IpAddr, Pos), ParseError> {
 /// `<ip> <sep> <prefixlen>`: a prefix whose host bits are clear; `sep` is `,` in every
 /// format of the spec.
 pub fn prefix(lx: &mut Lexer<'_>) -> Result<(IpNet, Pos), ParseError> {
-    let (addr, pos) = ip(lx, "an IP address")?;
+    let first = lx.next_address()?;
+    prefix_from(first, lx)
+}
+
+/// A prefix whose address token (read with [`Lexer::next_address`]) is `first`.
+pub fn prefix_from(first: Token<'_>, lx: &mut Lexer<'_>) -> Result<(IpNet, Pos), ParseError> {
+    let (addr, pos) = ip_from(first, "an IP address")?;
     lx.expect_punct(b',', "after the prefix address")?;
     let (len, len_pos) = number::<u8>(lx, "a prefix length")?;
     let max = if addr.is_ipv4() { 32 } else { 128 };

@@ -22,6 +22,7 @@ pub mod grammar;
 pub mod lexer;
 pub mod lookup_codec;
 pub mod name;
+mod prefix_hash;
 pub mod region_list;
 pub mod regions_file;
 pub mod status;

@@ -6,12 +6,11 @@
 //! twice in one), and the names `DEFAULT` (every address no region holds) and `CDNTOTAL`
 //! (a CDN's total in §3 events) are reserved.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use ipnet::IpNet;
 
-use crate::error::ParseError;
+use crate::error::{ParseError, Pos};
 use crate::grammar::{self, FirstSeen};
 use crate::lexer::{Lexer, TokenKind, expected};
 use crate::name::Name;
@@ -32,52 +31,17 @@ pub struct RegionsFile {
 impl RegionsFile {
     /// Parses and checks a whole `regions.txt`.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let mut lx = Lexer::new(text);
-        let mut regions: Vec<Located<RegionDef>> = Vec::new();
-        let mut names = FirstSeen::new("region");
-        // Which region (index into `regions`) holds each prefix.
-        let mut owner: HashMap<IpNet, usize> = HashMap::new();
-        loop {
-            let tok = lx.peek()?;
-            let statement = match tok.kind {
-                TokenKind::End => break,
-                TokenKind::Word("ADD") => {
-                    lx.next_token()?;
-                    let kind = lx.next_token()?;
-                    if kind.kind != TokenKind::Word("REG") {
-                        return Err(expected(&kind, "REG after ADD in regions.txt"));
-                    }
-                    true
-                }
-                _ => false,
-            };
-            let index = regions.len();
-            let name = grammar::name(&mut lx, "region name")?;
-            check_region_name(&name)?;
-            names.insert(name.value.clone(), name.pos)?;
-            lx.expect_punct(b'{', "after the region name")?;
-            let prefixes = parse_prefix_list(&mut lx, &mut |net, pos| {
-                let Some(other) = owner.insert(net, index) else {
-                    return Ok(());
-                };
-                let message = match regions.get(other) {
-                    Some(r) => format!("prefix {net} is already in region {}", r.value.name),
-                    None => format!("prefix {net} appears twice in this region"),
-                };
-                Err(ParseError::new(pos, message))
-            })?;
-            if statement {
-                lx.expect_statement_end(false, "a region's '}'")?;
-            }
-            regions.push(Located {
-                pos: tok.pos,
-                value: RegionDef {
-                    name: name.value,
-                    prefixes,
-                },
-            });
+        let mut reader = Reader::default();
+        let syntax = reader.read(&mut Lexer::new(text));
+        // Duplicates are found after reading, by sorting: over a million prefixes that is
+        // a third of the time of a hash set. The first error in the text wins.
+        match (syntax, reader.first_duplicate()) {
+            (Ok(()), None) => Ok(Self {
+                regions: reader.regions,
+            }),
+            (Err(syntax), Some(duplicate)) if duplicate.pos < syntax.pos => Err(duplicate),
+            (Err(error), _) | (Ok(()), Some(error)) => Err(error),
         }
-        Ok(Self { regions })
     }
 
     /// The same regions in the §6 form.
@@ -97,6 +61,88 @@ impl RegionsFile {
             .iter()
             .map(|r| &r.value)
             .find(|r| r.name.as_str() == name)
+    }
+}
+
+/// The state of one read of a `regions.txt`.
+#[derive(Default)]
+struct Reader {
+    regions: Vec<Located<RegionDef>>,
+    /// Every region name met, in order (also the one being read when an error stops).
+    names: Vec<Name>,
+    /// Every prefix met with its sequence number (an index into `met`).
+    prefixes: Vec<(IpNet, u32)>,
+    /// Where each prefix was met, and in which region (an index into `names`).
+    met: Vec<(Pos, u32)>,
+}
+
+impl Reader {
+    fn read(&mut self, lx: &mut Lexer<'_>) -> Result<(), ParseError> {
+        let mut names = FirstSeen::new("region");
+        loop {
+            let tok = lx.peek()?;
+            let statement = match tok.kind {
+                TokenKind::End => return Ok(()),
+                TokenKind::Word("ADD") => {
+                    lx.next_token()?;
+                    let kind = lx.next_token()?;
+                    if kind.kind != TokenKind::Word("REG") {
+                        return Err(expected(&kind, "REG after ADD in regions.txt"));
+                    }
+                    true
+                }
+                _ => false,
+            };
+            let name = grammar::name(lx, "region name")?;
+            check_region_name(&name)?;
+            names.insert(name.value.clone(), name.pos)?;
+            let region = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+            self.names.push(name.value.clone());
+            lx.expect_punct(b'{', "after the region name")?;
+            let prefixes = parse_prefix_list(lx, &mut |net, pos| {
+                let seq = u32::try_from(self.met.len()).unwrap_or(u32::MAX);
+                self.prefixes.push((net, seq));
+                self.met.push((pos, region));
+                Ok(())
+            })?;
+            if statement {
+                lx.expect_statement_end(false, "a region's '}'")?;
+            }
+            self.regions.push(Located {
+                pos: tok.pos,
+                value: RegionDef {
+                    name: name.value,
+                    prefixes,
+                },
+            });
+        }
+    }
+
+    /// The duplicate prefix met first in the text, if any.
+    fn first_duplicate(&mut self) -> Option<ParseError> {
+        self.prefixes.sort_unstable();
+        // In a run of equal prefixes the first is the owner, every other one a duplicate.
+        let mut first: Option<(u32, u32, IpNet)> = None;
+        for run in self.prefixes.chunk_by(|a, b| a.0 == b.0) {
+            let (net, owner) = run[0];
+            if let Some(&(_, dup)) = run.get(1)
+                && first.is_none_or(|(d, _, _)| dup < d)
+            {
+                first = Some((dup, owner, net));
+            }
+        }
+        let (dup, owner, net) = first?;
+        let (pos, region) = self.met[dup as usize];
+        let owner_region = self.met[owner as usize].1;
+        let message = if owner_region == region {
+            format!("prefix {net} appears twice in this region")
+        } else {
+            format!(
+                "prefix {net} is already in region {}",
+                self.names[owner_region as usize]
+            )
+        };
+        Some(ParseError::new(pos, message))
     }
 }
 

@@ -7,13 +7,13 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use ipnet::IpNet;
 
 use crate::error::{ParseError, Pos};
 use crate::name::{DnsName, Name};
+use crate::prefix_hash::PrefixHash;
 use crate::transaction::{
     Action, CoverageDef, CustomerBinding, DEFAULT_REGION, Located, RegionDef, Statement, TableKind,
     Transaction,
@@ -39,7 +39,7 @@ struct RegionTable {
     by_name: BTreeMap<Name, Vec<IpNet>>,
     /// Which region holds each prefix, to refuse a prefix in two regions. Regions are
     /// numbered so that a million-entry index holds no strings.
-    owner: HashMap<IpNet, RegionId, BuildHasherDefault<PrefixHasher>>,
+    owner: HashMap<IpNet, RegionId, PrefixHash>,
     ids: HashMap<Name, RegionId>,
     names: HashMap<RegionId, Name>,
     next_id: RegionId,
@@ -82,47 +82,6 @@ impl RegionTable {
         if let Some(id) = self.ids.remove(name) {
             self.names.remove(&id);
         }
-    }
-}
-
-/// An FxHash-style hasher for prefixes: the index holds already-parsed prefixes, and
-/// SipHash's flood resistance costs more than it guards here.
-#[derive(Default)]
-struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl PrefixHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 }
 

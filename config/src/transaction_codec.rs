@@ -145,12 +145,12 @@ pub(crate) fn parse_prefix_list(
 ) -> Result<Vec<IpNet>, ParseError> {
     let mut prefixes = Vec::new();
     loop {
-        let tok = lx.peek()?;
+        // One scan per prefix: in address mode '}' still comes back as punctuation.
+        let tok = lx.next_address()?;
         if tok.is_punct(b'}') {
-            lx.next_token()?;
             return Ok(prefixes);
         }
-        let (net, pos) = grammar::prefix(lx)?;
+        let (net, pos) = grammar::prefix_from(tok, lx)?;
         seen(net, pos)?;
         lx.expect_punct(b';', "after the prefix length")?;
         prefixes.push(net);

@@ -79,3 +79,22 @@ fn statement_syntax_is_checked() {
         "1:27: expected '!' after a region's '}', found '|'"
     );
 }
+
+#[test]
+fn the_first_error_in_the_text_wins_between_a_duplicate_and_a_syntax_error() {
+    // The duplicate (line 2) comes before the syntax error (line 3).
+    assert_eq!(
+        err("A { 10.0.0.0,8;\n10.0.0.0,8;\n10.0.0.1,8; }"),
+        "2:1: prefix 10.0.0.0/8 appears twice in this region"
+    );
+    // The syntax error (line 2) comes before the duplicate (line 3).
+    assert_eq!(
+        err("A { 10.0.0.0,8; }\nB { 11.0.0.0 8;\n10.0.0.0,8; }"),
+        "2:14: expected ',' after the prefix address, found '8'"
+    );
+    // Of several duplicates, the first met is reported, naming the first owner.
+    assert_eq!(
+        err("A { 10.0.0.0,8; 11.0.0.0,8; }\nB { 12.0.0.0,8; 11.0.0.0,8; 10.0.0.0,8; }"),
+        "2:17: prefix 11.0.0.0/8 is already in region A"
+    );
+}
