@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
+use crate::wire::{self, Edns};
+
 /// Sends `query` to `server` from a fresh socket (a random port: an off-path attacker
 /// must guess it and the id) and returns the first response with the query's id.
 pub async fn exchange(query: &[u8], server: SocketAddr, timeout: Duration) -> io::Result<Vec<u8>> {
@@ -33,10 +35,15 @@ pub async fn exchange(query: &[u8], server: SocketAddr, timeout: Duration) -> io
     Ok(buf)
 }
 
-/// Makes a relayed response the client's: its id, and over UDP no more than `limit`
-/// bytes (else header and question only, with TC, so the client retries over TCP).
-pub fn adapt(resp: &mut Vec<u8>, client_id: u16, limit: usize) {
+/// Makes a relayed response the client's: its id, no EDNS parts it did not ask for (the
+/// engine adds a subnet to every relayed query), and over UDP no more than `limit` bytes
+/// (else header and question only, with TC, so the client retries over TCP).
+pub fn adapt(resp: &mut Vec<u8>, client_id: u16, client_edns: Option<&Edns>, limit: usize) {
     resp[..2].copy_from_slice(&client_id.to_be_bytes());
+    if client_edns.and_then(|e| e.subnet).is_none() {
+        // A malformed far answer is passed on as it is: the client judges it.
+        let _ = strip_unsolicited(resp, client_edns.is_some());
+    }
     if resp.len() <= limit {
         return;
     }
@@ -45,6 +52,55 @@ pub fn adapt(resp: &mut Vec<u8>, client_id: u16, limit: usize) {
     resp[2] |= 0x02;
     let qd = u8::from(question_end > 12);
     resp[4..12].copy_from_slice(&[0, qd, 0, 0, 0, 0, 0, 0]);
+}
+
+fn be16(p: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
+}
+
+/// Removes the OPT record (`keep_opt` false: RFC 6891 §7) or only its Client Subnet
+/// option (RFC 7871 §7.2.2: no ECS in an answer to a query without one).
+fn strip_unsolicited(resp: &mut Vec<u8>, keep_opt: bool) -> Option<()> {
+    let counts = |i: usize| be16(resp, 6 + 2 * i);
+    let (an, ns, ar) = (counts(0)?, counts(1)?, counts(2)?);
+    let mut at = question_end(resp)?;
+    let rr_end = |p: &[u8], at: usize| -> Option<(usize, u16, usize)> {
+        let name_end = wire::skip_name(p, at)?;
+        let rtype = be16(p, name_end)?;
+        let rdlen = usize::from(be16(p, name_end + 8)?);
+        let end = name_end + 10 + rdlen;
+        (end <= p.len()).then_some((name_end, rtype, end))
+    };
+    for _ in 0..u32::from(an) + u32::from(ns) {
+        at = rr_end(resp, at)?.2;
+    }
+    for _ in 0..ar {
+        let (name_end, rtype, end) = rr_end(resp, at)?;
+        if rtype == wire::rtype::OPT {
+            if !keep_opt {
+                resp.drain(at..end);
+                resp[10..12].copy_from_slice(&(ar - 1).to_be_bytes());
+                return Some(());
+            }
+            let rdata = name_end + 10;
+            let mut kept = Vec::with_capacity(end - rdata);
+            let mut o = rdata;
+            while o + 4 <= end {
+                let len = usize::from(be16(resp, o + 2)?);
+                let next = (o + 4 + len).min(end);
+                if be16(resp, o)? != 8 {
+                    kept.extend_from_slice(&resp[o..next]);
+                }
+                o = next;
+            }
+            let new_len = kept.len() as u16;
+            resp.splice(rdata..end, kept);
+            resp[name_end + 8..name_end + 10].copy_from_slice(&new_len.to_be_bytes());
+            return Some(());
+        }
+        at = end;
+    }
+    Some(())
 }
 
 fn question_end(p: &[u8]) -> Option<usize> {
@@ -101,12 +157,68 @@ mod tests {
         ];
         r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 1, 2, 3, 4]);
         let mut small = r.clone();
-        adapt(&mut small, 7, 512);
+        adapt(&mut small, 7, None, 512);
         assert_eq!(&small[..2], &[0, 7]);
         assert_eq!(small.len(), r.len());
-        adapt(&mut r, 7, 20);
+        adapt(&mut r, 7, None, 20);
         assert_eq!(r.len(), 19);
         assert_eq!(r[2] & 0x02, 0x02);
         assert_eq!(&r[4..12], &[0, 1, 0, 0, 0, 0, 0, 0]);
+    }
+
+    /// A response to `a A` with one answer and an OPT holding ECS and a cookie option.
+    fn with_opt() -> Vec<u8> {
+        let mut r = vec![
+            0x12, 0x34, 0x81, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1, b'a', 0, 0, 1, 0, 1,
+        ];
+        r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 1, 2, 3, 4]);
+        r.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 19]);
+        r.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 24, 10, 1, 2]);
+        r.extend_from_slice(&[0, 10, 0, 4, 9, 9, 9, 9]);
+        r
+    }
+
+    #[test]
+    fn unsolicited_ecs_is_removed_and_other_options_kept() {
+        let mut r = with_opt();
+        let edns = Edns {
+            payload: 1232,
+            version: 0,
+            dnssec_ok: false,
+            subnet: None,
+        };
+        adapt(&mut r, 7, Some(&edns), 1232);
+        let opt = &r[35..];
+        assert_eq!(
+            opt,
+            &[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 8, 0, 10, 0, 4, 9, 9, 9, 9]
+        );
+        assert_eq!(&r[10..12], &[0, 1]);
+    }
+
+    #[test]
+    fn opt_is_removed_for_a_client_without_edns() {
+        let mut r = with_opt();
+        adapt(&mut r, 7, None, 1232);
+        assert_eq!(r.len(), 35);
+        assert_eq!(&r[10..12], &[0, 0]);
+    }
+
+    #[test]
+    fn a_client_subnet_keeps_the_answer_as_is() {
+        let mut r = with_opt();
+        let before = r.clone();
+        let subnet = wire::ClientSubnet {
+            addr: "10.1.2.0".parse().unwrap(),
+            source_len: 24,
+        };
+        let edns = Edns {
+            payload: 1232,
+            version: 0,
+            dnssec_ok: false,
+            subnet: Some(subnet),
+        };
+        adapt(&mut r, 0x1234, Some(&edns), 1232);
+        assert_eq!(r, before);
     }
 }

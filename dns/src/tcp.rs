@@ -74,7 +74,8 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
                 // triangle's raw query goes on as sent).
                 match relay::exchange(&out, server, ctx.relay_timeout).await {
                     Ok(mut resp) => {
-                        relay::adapt(&mut resp, o.info.id, usize::from(u16::MAX));
+                        let edns = wire::parse_query(packet).ok().and_then(|q| q.edns);
+                        relay::adapt(&mut resp, o.info.id, edns.as_ref(), usize::from(u16::MAX));
                         out = resp;
                     }
                     Err(e) => {

@@ -267,6 +267,7 @@ fn spawn_relay(
     };
     let limit = wire::udp_limit(q.edns.as_ref());
     let client_id = q.id;
+    let client_edns = q.edns;
     let mut failure = Vec::new();
     crate::answer::servfail(&q, &mut failure);
     let socket = Arc::clone(socket);
@@ -274,7 +275,7 @@ fn spawn_relay(
     rt.spawn(async move {
         let reply = match relay::exchange(&forward, server, timeout).await {
             Ok(mut resp) => {
-                relay::adapt(&mut resp, client_id, limit);
+                relay::adapt(&mut resp, client_id, client_edns.as_ref(), limit);
                 resp
             }
             Err(e) => {

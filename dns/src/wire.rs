@@ -233,7 +233,7 @@ fn question_name_end(p: &[u8], mut at: usize) -> Option<usize> {
 }
 
 /// Skips a possibly compressed name (in records the engine only steps over).
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *p.get(at)?;
         match len {
