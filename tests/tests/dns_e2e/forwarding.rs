@@ -30,9 +30,15 @@ async fn relay_forwards_with_the_client_subnet_and_relays_the_answer() {
     // Without ECS the engine sends the client's /24 (127.0.0.0/24): not France.
     let out = dig(e.dns, &["r.example", "A"]).await;
     assert_eq!(section(&out, "ANSWER")[0].2, "192.0.2.66", "{out}");
-    assert!(!out.contains("CLIENT-SUBNET"), "no ECS in an answer to a query without: {out}");
+    assert!(
+        !out.contains("CLIENT-SUBNET"),
+        "no ECS in an answer to a query without: {out}"
+    );
     let out = dig(e.dns, &["+noedns", "r.example", "A"]).await;
-    assert!(!out.contains("OPT PSEUDOSECTION"), "no OPT for a client without EDNS: {out}");
+    assert!(
+        !out.contains("OPT PSEUDOSECTION"),
+        "no OPT for a client without EDNS: {out}"
+    );
     // Over TCP the relayed answer comes back on the connection.
     let out = dig(e.dns, &["+tcp", "r.example", "A"]).await;
     assert_eq!(section(&out, "ANSWER")[0].2, "192.0.2.66", "{out}");
