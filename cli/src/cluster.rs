@@ -252,8 +252,10 @@ fn summarise(routes: &[IpNet], geo: &GeoTable, c: &Clustering, bad: usize) {
         geo.regions().len(),
     );
     eprintln!(
-        "cluster: wrote {o4} IPv4 + {} IPv6 prefixes",
-        c.entries.len() - o4
+        "cluster: wrote {o4} IPv4 + {} IPv6 prefixes (without nesting: {} + {})",
+        c.entries.len() - o4,
+        r.v4.disjoint_entries,
+        r.v6.disjoint_entries,
     );
     eprintln!(
         "cluster: without a region: {} of {} routed IPv4 addresses ({}), {} of routed IPv6 space; {} blocks",

@@ -96,6 +96,11 @@ pub struct Tally {
     pub routed: u128,
     /// Routed addresses to which the geo table gives no region.
     pub unmapped: u128,
+    /// Entries a table without nesting would need (each maximal run of one region as
+    /// CIDR blocks): what the minimal table is measured against.
+    pub disjoint_entries: u64,
+    /// Entries in the minimal table.
+    pub entries: u64,
 }
 
 /// A routed prefix whose addresses fall in more than one region: it is split in the
@@ -267,6 +272,10 @@ impl FamilyRun<'_> {
             .stage(&format!("{family}: minimising"), labelled.len() as u64);
         let mut table = Vec::new();
         minimise(&labelled, &mut table, self.progress);
+        for s in &labelled {
+            blocks(s.start, s.end, |_, _| tally.disjoint_entries += 1);
+        }
+        tally.entries = table.len() as u64;
         self.out.entries.extend(
             table
                 .into_iter()

@@ -138,6 +138,10 @@ fn check_window(base: IpAddr, window_bits: u32, routes: &[IpNet], geo: &[GeoEntr
     let block = &target[span as usize..5 * span as usize];
     let want = reference_dp(block, 0, block.len(), None, 4, &mut Memo::new());
     assert_eq!(Some(c.entries.len()), want, "not minimal: {:#?}", c.entries);
+    let (v4, v6) = (c.report.v4, c.report.v6);
+    assert_eq!((v4.entries + v6.entries) as usize, c.entries.len());
+    // A table of disjoint blocks is valid too, so it is never smaller.
+    assert!(v4.entries <= v4.disjoint_entries && v6.entries <= v6.disjoint_entries);
 }
 
 proptest! {

@@ -35,7 +35,9 @@ fn a_route_inside_a_larger_geo_prefix_gets_the_route_prefix() {
         c.report.v4,
         Tally {
             routed: 65536,
-            unmapped: 0
+            unmapped: 0,
+            disjoint_entries: 1,
+            entries: 1,
         }
     );
     assert!(c.report.straddling.is_empty());
@@ -72,6 +74,7 @@ fn a_majority_region_covers_the_block_and_the_minority_nests() {
         ],
     );
     assert_eq!(table(&c), t(&[("10.0.0.0/24", 0), ("10.0.0.128/26", 1)]));
+    assert_eq!((c.report.v4.entries, c.report.v4.disjoint_entries), (2, 3));
 }
 
 #[test]
@@ -84,7 +87,9 @@ fn unmapped_routed_space_gets_no_entry_and_is_reported() {
         c.report.v4,
         Tally {
             routed: 768,
-            unmapped: 512
+            unmapped: 512,
+            disjoint_entries: 1,
+            entries: 1,
         }
     );
 }
