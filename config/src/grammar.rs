@@ -147,10 +147,13 @@ impl<K: std::hash::Hash + Eq + std::fmt::Display> FirstSeen<K> {
     }
 }
 
-/// `word` cut short for a message.
+/// `word` cut short (40 bytes at most, on a character boundary) for a message.
 pub fn clip(word: &str) -> &str {
-    // Words are ASCII (the lexer admits nothing else), so any byte index is a boundary.
-    &word[..word.len().min(40)]
+    let mut end = word.len().min(40);
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    &word[..end]
 }
 
 #[cfg(test)]
@@ -206,6 +209,14 @@ mod tests {
             prefix_of("10.0.0.0 8"),
             Err("1:10: expected ',' after the prefix address, found '8'".into())
         );
+    }
+
+    #[test]
+    fn clipping_never_splits_a_character() {
+        let word = format!("{}é", "a".repeat(39));
+        assert_eq!(clip(&word), "a".repeat(39));
+        assert_eq!(clip("short"), "short");
+        assert!(checked_name(&"é".repeat(40), Pos::new(1, 1), "name").is_err());
     }
 
     #[test]

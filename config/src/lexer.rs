@@ -39,7 +39,7 @@ impl Token<'_> {
     /// The token as an error message names it: `'x'` or `end of input`.
     pub fn describe(&self) -> String {
         match self.kind {
-            TokenKind::Word(w) if w.len() > 40 => format!("'{}...'", &w[..40]),
+            TokenKind::Word(w) if w.len() > 40 => format!("'{}...'", crate::grammar::clip(w)),
             TokenKind::Word(w) => format!("'{w}'"),
             TokenKind::Punct(c) => format!("'{}'", c as char),
             TokenKind::End => "end of input".to_owned(),
