@@ -58,6 +58,7 @@ impl<M: UrlMapper> CssStream<M> {
             return Bytes::copy_from_slice(chunk);
         }
         self.held.extend_from_slice(chunk);
+        self.out.reserve(chunk.len() + chunk.len() / 8);
         let Self {
             scanner,
             held,

@@ -382,6 +382,10 @@ impl<M: UrlMapper + Send + 'static> HtmlPage<M> {
             return Bytes::copy_from_slice(chunk);
         };
         self.fed += chunk.len();
+        // Output is about as long as input; held-back bytes and rewrites vary it a little.
+        lock(&self.shared)
+            .splicer
+            .reserve(chunk.len() + chunk.len() / 8);
         let result = parser.write(chunk);
         let mut shared = lock(&self.shared);
         // Keep the tail of the input that the parser still holds.

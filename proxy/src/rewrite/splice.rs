@@ -152,6 +152,12 @@ impl Splicer {
         self.received = self.received.max(self.pos);
     }
 
+    /// Makes room for about `n` more output bytes in one allocation: after
+    /// [`Self::take_output`] the buffer is empty and would otherwise regrow step by step.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.out.reserve(n);
+    }
+
     /// The output produced so far.
     pub(crate) fn take_output(&mut self) -> Bytes {
         self.out.split().freeze()

@@ -1,0 +1,128 @@
+//! Grantor-initiated alerts (spec §4): when an offloader's load passes the capacity
+//! reserved for it, the edge POSTs `<node> Load aggregate=<kbps>,<hits>` to its `alert`
+//! URL, at most once per interval while the condition lasts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker_config::status::{Alert, Figures, Load, StatusReport};
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Uri};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio_util::sync::CancellationToken;
+
+use super::Edge;
+use super::tls::{TlsError, client_config, roots_from};
+
+/// Load is averaged over this many seconds before it is compared with the capacity.
+pub const ALERT_WINDOW_SECS: u64 = 10;
+
+type AlertClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// One offloader's alert channel.
+struct Channel {
+    offloader: usize,
+    capacity_kbps: u64,
+    uri: Uri,
+    token: HeaderValue,
+    client: AlertClient,
+    last_sent: Option<Instant>,
+}
+
+/// Builds the alert channels of every offloader with a capacity and an alert URL.
+fn channels(edge: &Edge) -> Result<Vec<Channel>, TlsError> {
+    let mut out = Vec::new();
+    for (i, o) in edge.snapshot.offloaders.iter().enumerate() {
+        let (Some(capacity_kbps), Some(alert)) = (o.capacity_kbps, &o.alert) else {
+            continue;
+        };
+        let Ok(uri) = alert.to_string().parse::<Uri>() else {
+            tracing::warn!(offloader = %o.name, "alert URL is not a URI; no alerts");
+            continue;
+        };
+        let Ok(token) = HeaderValue::from_str(&format!("Bearer {}", o.token.expose())) else {
+            continue;
+        };
+        let roots = o.ca.as_deref().map(roots_from).transpose()?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(client_config(roots)?)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        out.push(Channel {
+            offloader: i,
+            capacity_kbps,
+            uri,
+            token,
+            client: Client::builder(TokioExecutor::new()).build(https),
+            last_sent: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks every offloader's load once a second (or each interval, if shorter) until
+/// `shutdown`, sending alerts as due. Each completed round bumps `edge`'s alert-check
+/// counter, so that tests can wait for rounds instead of sleeping.
+pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<(), TlsError> {
+    let mut channels = channels(&edge)?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let interval = edge.alert_interval;
+    let mut tick = tokio::time::interval(interval.min(Duration::from_secs(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        let now = edge.meter.now();
+        for ch in &mut channels {
+            let rate = edge.meter.rate(ch.offloader, None, now, ALERT_WINDOW_SECS);
+            let due = ch.last_sent.is_none_or(|t| t.elapsed() >= interval);
+            if rate.kbps > ch.capacity_kbps && due {
+                ch.last_sent = Some(Instant::now());
+                let alert = Alert {
+                    cdn: edge.node.clone(),
+                    report: StatusReport::Load(Figures::Aggregate(Load {
+                        kbps: rate.kbps,
+                        hits_per_s: Some(rate.hits_per_s),
+                    })),
+                };
+                // Sent in the background: a slow receiver never delays the checks.
+                tokio::spawn(send(
+                    ch.client.clone(),
+                    ch.uri.clone(),
+                    ch.token.clone(),
+                    alert,
+                ));
+            }
+        }
+        edge.alert_rounds.send_modify(|n| *n += 1);
+    }
+}
+
+async fn send(client: AlertClient, uri: Uri, token: HeaderValue, alert: Alert) {
+    let body = Bytes::from(alert.to_string());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri.clone())
+        .header(AUTHORIZATION, token)
+        .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(body));
+    let Ok(req) = req else { return };
+    match tokio::time::timeout(Duration::from_secs(10), client.request(req)).await {
+        Ok(Ok(resp)) if resp.status().is_success() => {
+            tracing::info!(%uri, %alert, "alert accepted");
+        }
+        Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), "alert refused"),
+        Ok(Err(e)) => tracing::warn!(%uri, error = %e, "alert not sent"),
+        Err(_) => tracing::warn!(%uri, "alert timed out"),
+    }
+}

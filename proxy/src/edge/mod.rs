@@ -1,0 +1,260 @@
+//! The partner edge (CDN G's side, issue 5): serves the URLs offloading CDNs send it
+//! (spec §5), from a cache filled from each origin's back door, reports its load (§4) and
+//! raises alerts.
+//!
+//! Entry points: build [`EdgeSettings`] (from a deployment's `[edge]` with
+//! [`EdgeSettings::from_role`]), make an [`Edge`], bind [`EdgeListeners`] and call [`run`].
+//! A request goes through the phases drawn in [`request`]; the open-proxy guard is
+//! `origin-map`'s decode, which runs before anything can reach the network.
+//!
+//! ```no_run
+//! # async fn f(settings: broker_proxy::edge::EdgeSettings) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use broker_proxy::edge::{Edge, EdgeListeners, run};
+//! let edge = Arc::new(Edge::new(settings)?);
+//! let listeners = EdgeListeners::bind("127.0.0.1:0".parse()?, None).await?;
+//! println!("edge {}", listeners.http_addr());
+//! run(listeners, edge, tokio_util::sync::CancellationToken::new()).await?;
+//! # Ok(()) }
+//! ```
+
+mod alerts;
+mod body;
+mod cache;
+mod conditional;
+mod fetch;
+mod freshness;
+mod hop;
+mod meter;
+mod prefixed;
+mod regions;
+pub mod request;
+mod serve;
+mod settings;
+mod status_server;
+mod stored;
+mod tls;
+mod via;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use broker_config::Name;
+use broker_config::status::{StatusQuery, StatusReport};
+use origin_map::{EdgeMap, Scheme};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use alerts::ALERT_WINDOW_SECS;
+pub use body::EdgeBody;
+pub use cache::{CacheLimits, CacheStatus};
+pub use fetch::{DEFAULT_FETCH_TIMEOUT, FetchError};
+pub use meter::{Rate, WINDOW_SECS};
+pub use regions::{Regions, RegionsError};
+pub use settings::{EdgeSettings, OffloaderFacts};
+pub use tls::TlsError;
+pub use via::ViaMark;
+
+/// How long in-flight connections may run on after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why an edge cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EdgeError {
+    /// The node name cannot be a `Via` pseudonym.
+    #[error("node name {0:?} cannot be used in Via")]
+    BadNodeName(String),
+    /// TLS material.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A socket.
+    #[error("{what} {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// Its address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// What a request reads: the origin map, the offloaders' facts and the region table.
+pub(crate) struct Snapshot {
+    pub(crate) map: EdgeMap,
+    pub(crate) offloaders: Vec<OffloaderFacts>,
+    pub(crate) regions: Regions,
+}
+
+/// A running edge's state: shared by its listeners, its status server and its alerts.
+pub struct Edge {
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) cache: cache::Cache,
+    pub(crate) client: fetch::BackDoorClient,
+    pub(crate) via: Arc<ViaMark>,
+    pub(crate) meter: Arc<meter::Meter>,
+    pub(crate) node: Name,
+    pub(crate) alert_interval: Duration,
+    pub(crate) origin_failures: AtomicU64,
+    pub(crate) alert_rounds: tokio::sync::watch::Sender<u64>,
+}
+
+impl Edge {
+    /// An edge with an empty cache.
+    pub fn new(settings: EdgeSettings) -> Result<Self, EdgeError> {
+        let via = ViaMark::new(&format!("{}-edge", settings.node))
+            .ok_or_else(|| EdgeError::BadNodeName(settings.node.to_string()))?;
+        let via = Arc::new(via);
+        let meter = meter::Meter::new(settings.map.offloaders().len(), &settings.regions);
+        Ok(Self {
+            cache: cache::Cache::new(settings.cache),
+            client: fetch::BackDoorClient::new(
+                via.clone(),
+                rustls::RootCertStore::empty(),
+                settings.fetch_timeout,
+            ),
+            via,
+            meter: Arc::new(meter),
+            node: settings.node,
+            alert_interval: settings.alert_interval,
+            origin_failures: AtomicU64::new(0),
+            alert_rounds: tokio::sync::watch::Sender::new(0),
+            snapshot: Arc::new(Snapshot {
+                map: settings.map,
+                offloaders: settings.offloaders,
+                regions: settings.regions,
+            }),
+        })
+    }
+
+    /// Requests sent to origins so far (fetches and revalidations).
+    pub fn origin_fetches(&self) -> u64 {
+        self.cache.origin_fetches()
+    }
+
+    /// Bytes held by the cache now.
+    pub async fn cache_bytes(&self) -> u64 {
+        self.cache.weighted_size().await
+    }
+
+    /// The §4 report for the offloader called `offloader`, as the status server gives it.
+    pub fn report(&self, offloader: &str, query: &StatusQuery) -> Option<StatusReport> {
+        let i = self
+            .snapshot
+            .offloaders
+            .iter()
+            .position(|o| o.name.as_str() == offloader)?;
+        Some(status_server::report(self, i, query))
+    }
+
+    /// The `Via` entry this edge adds and refuses to see twice.
+    pub fn via(&self) -> &ViaMark {
+        &self.via
+    }
+
+    /// Watches the count of finished alert rounds (one a second while alerts are on).
+    pub fn alert_rounds(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.alert_rounds.subscribe()
+    }
+}
+
+/// The edge's bound sockets: offloaded traffic (HTTP) and, optionally, the §4 status
+/// server (HTTPS).
+pub struct EdgeListeners {
+    http: TcpListener,
+    status: Option<(TcpListener, TlsAcceptor)>,
+}
+
+impl EdgeListeners {
+    /// Binds `listen` for offloaded traffic, and `status` with its certificate, if given.
+    pub async fn bind(
+        listen: SocketAddr,
+        status: Option<(SocketAddr, &Path, &Path)>,
+    ) -> Result<Self, EdgeError> {
+        let http = TcpListener::bind(listen)
+            .await
+            .map_err(|source| EdgeError::Bind {
+                what: "edge",
+                addr: listen,
+                source,
+            })?;
+        let status = match status {
+            None => None,
+            Some((addr, cert, key)) => {
+                let config = tls::server_config(cert, key, &[b"h2", b"http/1.1"])?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| EdgeError::Bind {
+                        what: "status",
+                        addr,
+                        source,
+                    })?;
+                Some((listener, TlsAcceptor::from(config)))
+            }
+        };
+        Ok(Self { http, status })
+    }
+
+    /// Where offloaded clients connect.
+    pub fn http_addr(&self) -> SocketAddr {
+        // A bound listener always has a local address.
+        self.http
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Where the status server listens, if it runs.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.status.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+}
+
+/// Serves until `shutdown`, then lets in-flight connections finish (for a short grace).
+pub async fn run(
+    listeners: EdgeListeners,
+    edge: Arc<Edge>,
+    shutdown: CancellationToken,
+) -> Result<(), EdgeError> {
+    let tracker = TaskTracker::new();
+    let serving = edge.clone();
+    let http = serve::accept_loop(
+        listeners.http,
+        None,
+        move |peer, req| request::handle(serving.clone(), Scheme::Http, peer, req),
+        shutdown.clone(),
+        tracker.clone(),
+    );
+    let status = listeners.status.map(|(listener, acceptor)| {
+        let edge = edge.clone();
+        serve::accept_loop(
+            listener,
+            Some(acceptor),
+            move |_peer, req| {
+                let edge = edge.clone();
+                async move { status_server::handle(&edge, &req) }
+            },
+            shutdown.clone(),
+            tracker.clone(),
+        )
+    });
+    let alerts = tokio::spawn(alerts::run(edge, shutdown.clone()));
+    match status {
+        Some(status) => {
+            tokio::join!(http, status);
+        }
+        None => http.await,
+    }
+    tracker.close();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
+    match alerts.await {
+        Ok(result) => result.map_err(EdgeError::from),
+        Err(_) => Ok(()),
+    }
+}

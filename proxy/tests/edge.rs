@@ -1,0 +1,8 @@
+//! Partner edge (issue 5) over real sockets: a counting origin, the edge on port 0, and
+//! real clients (hyper, raw TCP). Modules live in `edge/`; `#[path]` keeps cargo from
+//! taking them for test targets.
+
+#[path = "edge/serving.rs"]
+mod serving;
+#[path = "edge/support.rs"]
+mod support;
