@@ -8,7 +8,7 @@ use broker_config::Name;
 
 use super::{BalanceConfig, Demand};
 use crate::model::{Cdn, Model, Status};
-use crate::plan::{Group, Plan, coverage_name};
+use crate::plan::{Group, Mode, Plan, coverage_name};
 
 /// Dense `[cdn][region]` / `[group][region]` tables; indices follow the sorted names.
 pub(crate) struct Inputs<'a> {
@@ -31,6 +31,9 @@ pub(crate) struct Inputs<'a> {
     /// `[group][region]` demand, kbit/s.
     pub(crate) demand: Vec<Vec<f64>>,
     pub(crate) overloaded: BTreeSet<(Name, Option<Name>)>,
+    /// `[group][region][cdn]` weights of the previous plan, when it had the same groups
+    /// and regions (else all 0).
+    pub(crate) previous: Alloc,
 }
 
 /// A `[group][region][cdn]` allocation in kbit/s.
@@ -103,13 +106,33 @@ impl<'a> Inputs<'a> {
             rcap: Vec::new(),
             demand: demand_rows,
             overloaded: BTreeSet::new(),
+            previous: Vec::new(),
             regions,
             cdns,
             groups,
             members,
         };
         out.assess_cdns(now, previous);
+        out.previous = out.previous_weights(previous);
         out
+    }
+
+    fn previous_weights(&self, previous: Option<&Plan>) -> Alloc {
+        let mut w = self.zero_alloc();
+        let Some(p) = previous.filter(|p| p.regions == self.regions && p.groups == self.groups)
+        else {
+            return w;
+        };
+        for (g, row) in p.cells.iter().enumerate() {
+            for (r, cell) in row.iter().enumerate() {
+                for share in cell {
+                    if let Some(c) = self.cdns.iter().position(|c| c.name() == &share.cdn) {
+                        w[g][r][c] = share.weight;
+                    }
+                }
+            }
+        }
+        w
     }
 
     /// Fills `usable`, `cap`, `rcap` and `overloaded`.
@@ -144,12 +167,25 @@ impl<'a> Inputs<'a> {
                 }
             };
             let available = self.available[c];
+            // Seed mode drops an overloaded CDN (the seed's first step). The optimal mode
+            // keeps it and believes it can carry only capacity²/load: dropping and
+            // re-adding on load reports that lag the plan makes traffic slosh between
+            // CDNs, where a capacity the LP respects settles.
+            let drops = cfg.mode == Mode::Seed;
+            let throttle = |load: Option<u64>, cap: u64| match load {
+                Some(l) if !drops && !stale && l > cap && l > 0 => cap as f64 / l as f64,
+                _ => 1.0,
+            };
+            let over =
+                |load: u64, cap: u64, region: Option<&Name>| drops && over(load, cap, region);
             let total_over = available && over(cdn.load_kbps(), cdn.capacity_kbps(), None);
             if total_over {
                 self.overloaded.insert((cdn.name().clone(), None));
             }
             self.cap.push(if available {
-                cdn.capacity_kbps() as f64 * factor
+                cdn.capacity_kbps() as f64
+                    * factor
+                    * throttle(Some(cdn.load_kbps()), cdn.capacity_kbps())
             } else {
                 0.0
             });
@@ -166,7 +202,10 @@ impl<'a> Inputs<'a> {
                         .insert((cdn.name().clone(), Some(region.clone())));
                 }
                 usable.push(available && !total_over && !region_over);
-                rcap.push(rc.map_or(f64::INFINITY, |v| v as f64 * factor));
+                let region_load = cdn.region_load_kbps(region.as_str());
+                rcap.push(rc.map_or(f64::INFINITY, |v| {
+                    v as f64 * factor * throttle(region_load, v)
+                }));
             }
             self.usable.push(usable);
             self.rcap.push(rcap);

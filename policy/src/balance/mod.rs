@@ -1,9 +1,10 @@
 //! The load-balancing algorithm: from the model and a demand estimate to a [`Plan`].
 //!
 //! Entry point: [`balance`]. Both modes share the same view of the CDNs
-//! (`inputs`): a CDN that said `Unavailable` gets weight 0 everywhere; one whose load
-//! reached its capacity (in total or in a region) is dropped there until its load falls
-//! under `recover_below` of capacity; one whose feedback is older than `stale_after` is
+//! (`inputs`): a CDN that said `Unavailable` gets weight 0 everywhere; in seed mode one
+//! whose load reached its capacity (in total or in a region) is dropped there until its
+//! load falls under `recover_below` of capacity (in optimal mode its usable capacity is
+//! scaled by capacity/load instead, which the LP respects); one whose feedback is older than `stale_after` is
 //! trusted less and less (its capacity halves every `stale_half_life`) and its old load
 //! figures are not believed either way. Plans use at most `target_utilisation` of each
 //! capacity. Then [`Mode::Seed`] runs the seed's greedy steps and [`Mode::Optimal`] an LP;

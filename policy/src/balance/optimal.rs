@@ -17,9 +17,18 @@ use crate::plan::Fallback;
 /// Weight of serving a kbit/s at all, against at most 100 for coverage.
 const SERVE: f64 = 1000.0;
 
-/// Breaks coverage ties by CDN (name order, at most this much): with a tie the LP has
-/// many optima and may jump between them on tiny input changes; one optimum does not.
-const TIE: f64 = 0.01;
+/// Tie-breakers added to the coverage (an integer) of each variable: by CDN, by region
+/// and by group; with [`STICKY`] they stay under one point of coverage. Without them equal gains (two groups wanting the same scarce CDN, one CDN
+/// as good a choice in two regions) leave the LP many optima, and it jumps between them
+/// on tiny input changes; with them the optimum is unique and moves continuously.
+const TIE_CDN: f64 = 0.2;
+const TIE_REGION: f64 = 0.05;
+const TIE_GROUP: f64 = 0.05;
+
+/// Bonus per unit of the previous plan's weight: among allocations within half a point
+/// of coverage of each other, the LP keeps the one in force (hysteresis inside the LP;
+/// the solver's own rounding otherwise flips near-equal optima from one call to the next).
+const STICKY: f64 = 0.6;
 
 /// The LP's allocation, kbit/s per `[group][region][cdn]`.
 pub(crate) fn allocate(inp: &Inputs<'_>) -> Result<Alloc, Fallback> {
@@ -44,8 +53,11 @@ pub(crate) fn allocate(inp: &Inputs<'_>) -> Result<Alloc, Fallback> {
                     continue;
                 }
                 let v = vars.add(variable().min(0.0).max(d / scale));
-                let tie = TIE * c as f64 / inp.cdns.len() as f64;
-                objective.add_mul(SERVE + f64::from(inp.cov[c][r]) + tie, v);
+                let tie = TIE_CDN * c as f64 / inp.cdns.len() as f64
+                    + TIE_REGION * r as f64 / inp.regions.len() as f64
+                    + TIE_GROUP * g as f64 / inp.groups.len() as f64;
+                let sticky = STICKY * inp.previous[g][r][c];
+                objective.add_mul(SERVE + f64::from(inp.cov[c][r]) + tie + sticky, v);
                 xs.push((g, r, c, v));
             }
         }
