@@ -83,7 +83,8 @@ impl Reader {
             let tok = lx.peek()?;
             let statement = match tok.kind {
                 TokenKind::End => return Ok(()),
-                TokenKind::Word("ADD") => {
+                // `ADD {` is a §6 block of a region named ADD.
+                TokenKind::Word("ADD") if !next_is_brace(lx)? => {
                     lx.next_token()?;
                     let kind = lx.next_token()?;
                     if kind.kind != TokenKind::Word("REG") {
@@ -144,6 +145,13 @@ impl Reader {
         };
         Some(ParseError::new(pos, message))
     }
+}
+
+/// True when the token after the next one is `{`.
+fn next_is_brace(lx: &Lexer<'_>) -> Result<bool, ParseError> {
+    let mut ahead = *lx;
+    ahead.next_token()?;
+    Ok(ahead.next_token()?.is_punct(b'{'))
 }
 
 /// A region's name may be neither `DEFAULT` nor `CDNTOTAL`.

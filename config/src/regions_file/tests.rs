@@ -98,3 +98,17 @@ fn the_first_error_in_the_text_wins_between_a_duplicate_and_a_syntax_error() {
         "2:17: prefix 11.0.0.0/8 is already in region A"
     );
 }
+
+#[test]
+fn a_clustering_block_may_name_a_region_add() {
+    let file = RegionsFile::parse("ADD { 10.0.0.0,8; }\nADD REG REG { 11.0.0.0, 8; }!").unwrap();
+    let names: Vec<_> = file.regions.iter().map(|r| r.value.name.as_str()).collect();
+    assert_eq!(names, ["ADD", "REG"]);
+    assert_eq!(
+        RegionsFile::parse(&file.to_region_list().to_string())
+            .unwrap()
+            .regions
+            .len(),
+        2
+    );
+}

@@ -103,3 +103,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Fed a printed transaction in any chunks, the stream detector stops exactly after
+    /// its final `END`, even when names are `END`.
+    #[test]
+    fn end_detector_finds_the_printed_end_across_any_split(
+        tx in strategies::transaction(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let text = format!("ADD REG END {{ }}!\nDEL END : CVG!\n# END!\n{tx}");
+        let bytes = text.as_bytes();
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len())).collect();
+        cuts.sort_unstable();
+        cuts.push(bytes.len());
+        let mut detector = broker_config::EndDetector::new();
+        let found = cuts.iter().find_map(|&cut| detector.feed(&bytes[..cut]));
+        prop_assert_eq!(found, Some(bytes.len() - 1), "text:\n{}", text);
+    }
+}
