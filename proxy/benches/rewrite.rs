@@ -58,6 +58,27 @@ fn bench(c: &mut Criterion) {
             len
         })
     });
+    // lol_html with the rewriter's selectors and handlers that do nothing: the cost of
+    // lol_html's selector machine alone, which the rewriter's own work adds to.
+    group.bench_function("lol_html_same_selectors_1k_chunks", |b| {
+        b.iter(|| {
+            let mut len = 0;
+            let noop = |_: &mut lol_html::html_content::Element<'_, '_>| Ok(());
+            let settings = lol_html::Settings::new()
+                .append_element_content_handler(lol_html::element!(
+                    "img, source, script[src], audio[src], track[src], embed[src], iframe[src], video, \
+                     input[src], link[href], object[data], base[href], style",
+                    noop
+                ))
+                .append_element_content_handler(lol_html::element!("[style]", noop));
+            let mut rewriter = lol_html::HtmlRewriter::new(settings, |c: &[u8]| len += c.len());
+            for chunk in black_box(&page).chunks(1024) {
+                let _ = rewriter.write(chunk);
+            }
+            let _ = rewriter.end();
+            len
+        })
+    });
     let nothing = Arc::new(EmbeddedMapper::new("foo.cdn-g.example", ["absent.example"]));
     group.bench_function("html_nothing_offloaded_1k_chunks", |b| {
         b.iter(|| rewrite(black_box(&page), "text/html; charset=utf-8", &nothing))
