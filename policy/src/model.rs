@@ -14,8 +14,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use broker_config::events::Event;
 use broker_config::transaction::{DEFAULT_REGION, Lookup};
-use broker_config::{DnsName, Name};
+use broker_config::{AgentFiles, CdnDef, DnsName, Name};
 
 /// The highest coverage value: 0 is no presence, 100 the best coverage.
 pub const MAX_COVERAGE: u8 = 100;
@@ -55,6 +56,9 @@ pub enum ModelError {
         /// The value given.
         value: u8,
     },
+    /// A customer name (spec §2) must also be a DNS name: the engine binds it.
+    #[error("customer {0} is not a dns name")]
+    CustomerName(Name),
     /// The CDN is allowed by a customer: update or remove the customer first.
     #[error("cdn {cdn} is used by customer {customer}")]
     CdnInUse {
@@ -75,13 +79,7 @@ pub enum Status {
 }
 
 /// What a capacity or load figure is about (spec §3: `<region>` or `CDNTOTAL`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// The CDN as a whole.
-    Total,
-    /// One region.
-    Region(Name),
-}
+pub use broker_config::Scope;
 
 /// A CDN's configuration, as `ADD CDN <name>:<capacity> {<lookup>} [<region>:<cov>;...]!`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -459,6 +457,73 @@ impl Model {
     }
 }
 
+impl From<&CdnDef> for CdnSpec {
+    fn from(def: &CdnDef) -> Self {
+        Self {
+            name: def.name.value.clone(),
+            lookup: def.lookup.clone(),
+            capacity_kbps: def.capacity_kbps,
+            coverage: def
+                .coverage
+                .iter()
+                .map(|c| (c.region.value.clone(), c.quality))
+                .collect(),
+        }
+    }
+}
+
+impl Model {
+    /// The model the configuration agent's three files describe (spec §2): the seed's
+    /// `IDNS_AT_ADD_REGION_TABLE`, `IDNS_AT_ADD_CDN` and `IDNS_AT_ADD_CUSTOMER` events in
+    /// that order. All or nothing: the first error is returned.
+    pub fn from_agent_files(files: &AgentFiles) -> Result<Self, ModelError> {
+        let mut m = Self::new();
+        for region in &files.regions.regions {
+            m.add_region(region.value.name.clone());
+        }
+        for cdn in &files.cdns.cdns {
+            m.add_cdn(CdnSpec::from(cdn))?;
+        }
+        for cst in &files.customers.customers {
+            let name = DnsName::new(cst.name.value.as_str())
+                .map_err(|_| ModelError::CustomerName(cst.name.value.clone()))?;
+            m.add_customer(name, cst.cdns.iter().map(|c| c.value.clone()))?;
+        }
+        Ok(m)
+    }
+}
+
+impl Model {
+    /// Applies one load-agent or management event (spec §3) at `now`. `ADD CST` adds or
+    /// replaces the customer; `RESET!` empties the model (the caller then reloads the
+    /// configuration files, as the seed's control does).
+    pub fn apply_event(&mut self, event: &Event, now: Duration) -> Result<(), ModelError> {
+        match event {
+            Event::Load(f) => self.set_load(&f.cdn.value, &f.scope.value, f.kbps, now),
+            Event::Capacity(f) => self.set_capacity(&f.cdn.value, &f.scope.value, f.kbps, now),
+            Event::AddCustomer(def) => {
+                let name = DnsName::new(def.name.value.as_str())
+                    .map_err(|_| ModelError::CustomerName(def.name.value.clone()))?;
+                let cdns = def.cdns.iter().map(|c| c.value.clone());
+                if self.customers.contains_key(&name) {
+                    self.update_customer(&name, cdns)
+                } else {
+                    self.add_customer(name, cdns)
+                }
+            }
+            Event::RemoveCustomer(name) => {
+                let dns = DnsName::new(name.value.as_str())
+                    .map_err(|_| ModelError::CustomerName(name.value.clone()))?;
+                self.remove_customer(&dns)
+            }
+            Event::Reset => {
+                self.reset();
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Cdn {
     fn refresh(&mut self, now: Duration) {
         self.status = Status::Available;
@@ -596,6 +661,41 @@ mod tests {
             m.remove_region(&default_region()),
             Err(ModelError::DefaultRegion)
         );
+    }
+
+    #[test]
+    fn agent_files_load_into_a_model() {
+        let files = AgentFiles::parse(
+            "ADD REG FRANCE { 198.54.234.0, 23; }!\nADD REG GERMANY { 196.8.0.0, 16; }!\n",
+            "ADD CDN C:400000 {A:192.0.2.10} [ FRANCE:90; GERMANY:40; DEFAULT:50; ]!\n\
+             ADD CDN G:100000 {N:(ns1.cdn-g.example 198.51.100.53)} [ FRANCE:60; GERMANY:95; ]!\n",
+            "ADD CST img.xyz.com [ C; G; ]!\n",
+        )
+        .unwrap();
+        let m = Model::from_agent_files(&files).unwrap();
+        assert_eq!(m.regions().len(), 3);
+        assert_eq!(m.cdn("G").unwrap().coverage("GERMANY"), 95);
+        assert_eq!(m.cdn("C").unwrap().capacity_kbps(), 400_000);
+        let cst = m.customer(&d("img.xyz.com")).unwrap();
+        assert_eq!(cst.cdns().len(), 2);
+    }
+
+    #[test]
+    fn events_set_loads_and_replace_customers() {
+        let mut m = model();
+        let events = broker_config::Events::parse(
+            "LOAD G,FRANCE:700! CAPACITY C,CDNTOTAL:5! ADD CST img.xyz.com [ C; ]! DEL CST img.xyz.com!",
+        )
+        .unwrap();
+        let t = Duration::from_secs(3);
+        for e in &events.events[..3] {
+            m.apply_event(&e.value, t).unwrap();
+        }
+        assert_eq!(m.cdn("G").unwrap().region_load_kbps("FRANCE"), Some(700));
+        assert_eq!(m.cdn("C").unwrap().capacity_kbps(), 5);
+        assert_eq!(m.customer(&d("img.xyz.com")).unwrap().cdns().len(), 1);
+        m.apply_event(&events.events[3].value, t).unwrap();
+        assert!(m.customer(&d("img.xyz.com")).is_none());
     }
 
     #[test]

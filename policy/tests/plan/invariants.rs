@@ -295,3 +295,26 @@ proptest! {
         prop_assert!(p1.same_tables(&p0));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Hysteresis never keeps weight on a CDN that went unavailable, nor breaks the cell
+    /// invariants, whatever the previous plan was.
+    #[test]
+    fn unavailable_shows_at_once_through_hysteresis(w in world(TIGHT), mode in mode(), victim in 0usize..4) {
+        let (mut m, dm) = build(&w);
+        let c = cfg(mode);
+        let p0 = balance(&m, &dm, &c, NOW, None);
+        let names: Vec<Name> = m.cdns().map(|c| c.name().clone()).collect();
+        let gone = names[victim % names.len()].clone();
+        m.mark_unavailable(&gone, NOW).unwrap();
+        let p1 = balance(&m, &dm, &c, NOW, Some(&p0));
+        check_cells(&p1, &m)?;
+        for g in 0..p1.groups().len() {
+            for r in p1.regions() {
+                prop_assert!(p1.cell(g, r.as_str()).unwrap().iter().all(|s| s.cdn != gone));
+            }
+        }
+    }
+}
