@@ -341,6 +341,14 @@ mod tests {
 
     #[test]
     fn offloaders_cannot_use_each_others_origins() {
+        let map = map();
+        let req = EdgeRequest {
+            scheme: Scheme::Http,
+            host: "d.cdn-g.example",
+            path: "/img.abc.com/",
+            query: None,
+        };
+        assert_eq!(map.decode(&req).map(|d| d.offloader.index()), Ok(1));
         assert_eq!(
             get("d.cdn-g.example", "/img.xyz.com/a", None),
             Err(Refusal::OriginNotAllowed)

@@ -134,10 +134,17 @@ impl fmt::Display for EdgeMapErrors {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Offloader {
     name: Name,
+    index: usize,
     origins: HashMap<OriginKey, BackDoor>,
 }
 
 impl Offloader {
+    /// Its position in [`EdgeMap::offloaders`] (the order the specs were given in), for
+    /// per-offloader tables kept beside the map.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
     /// The offloader's name, as in `[[edge.offloader]] name`.
     pub fn name(&self) -> &Name {
         &self.name
@@ -323,7 +330,11 @@ impl Builder {
         for key in origins.keys() {
             self.map.direct.entry(key.clone()).or_insert(index);
         }
-        self.map.offloaders.push(Offloader { name, origins });
+        self.map.offloaders.push(Offloader {
+            name,
+            index,
+            origins,
+        });
     }
 
     fn origins(&mut self, off: &str, entries: &[(String, String)]) -> HashMap<OriginKey, BackDoor> {
@@ -474,6 +485,7 @@ mod tests {
         assert_eq!(map.offloaders().len(), 1);
         assert!(map.offloader("D").is_none());
         let c = map.offloader("C").unwrap();
+        assert_eq!(c.index(), 0);
         assert_eq!(c.name().as_str(), "C");
         let (key, back_door) = c.origin("img.xyz.com").unwrap();
         assert_eq!((key.as_str(), back_door.port()), ("img.xyz.com", 8000));
