@@ -6,5 +6,5 @@
 
 #![warn(missing_docs)]
 
-pub mod rewrite;
 pub mod edge;
+pub mod rewrite;

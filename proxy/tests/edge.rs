@@ -2,6 +2,10 @@
 //! real clients (hyper, raw TCP). Modules live in `edge/`; `#[path]` keeps cargo from
 //! taking them for test targets.
 
+#[path = "edge/caching.rs"]
+mod caching;
+#[path = "edge/open_proxy.rs"]
+mod open_proxy;
 #[path = "edge/serving.rs"]
 mod serving;
 #[path = "edge/support.rs"]

@@ -405,12 +405,8 @@ mod tests {
             HeaderValue::from_static("User-Agent, accept-encoding"),
         );
         h.append("vary", HeaderValue::from_static("Accept-Encoding"));
-        let names: Vec<&str> = vary_names(&h)
-            .iter()
-            .map(|n| n.as_str())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
+        let names = vary_names(&h);
+        let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
         assert_eq!(names, ["accept-encoding", "user-agent"]);
     }
 

@@ -70,12 +70,7 @@ pub async fn handle<B>(
             return refuse(status, &refusal.to_string());
         }
     };
-    let offloader = snapshot
-        .map
-        .offloaders()
-        .iter()
-        .position(|o| std::ptr::eq(o, decoded.offloader))
-        .unwrap_or(0);
+    let offloader = decoded.offloader.index();
     let tally = Tally::new(edge.meter.clone(), &snapshot.regions, offloader, peer.ip());
     let outcome = edge
         .cache

@@ -28,7 +28,7 @@ pub(crate) struct Seen {
     pub(crate) headers: HeaderMap,
 }
 
-type Route = Arc<dyn Fn(&Request<Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
+pub(crate) type Route = Arc<dyn Fn(&Request<Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
 
 /// An HTTP origin that counts connections and records requests; routes by path.
 pub(crate) struct Origin {
@@ -161,6 +161,7 @@ impl Forbidden {
 pub(crate) struct TestEdge {
     pub(crate) edge: Arc<Edge>,
     pub(crate) addr: SocketAddr,
+    #[allow(dead_code, reason = "read by the status tests")]
     pub(crate) status: Option<SocketAddr>,
     pub(crate) stop: CancellationToken,
     pub(crate) _dir: Option<tempfile::TempDir>,
