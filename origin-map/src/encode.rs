@@ -293,6 +293,9 @@ mod tests {
             "http:img.xyz.com/a",
             "http://img.xyz.com/a/../b",
             "http://img.xyz.com/%2E%2e/b",
+            // Shrunk from the round-trip property: `%2E.` is `..` to a browser.
+            "http://img.xyz.com/%2E.",
+            "http://img.xyz.com/a\\.\\b",
             "http://img.x\tyz.com/a",
             "",
             "//",
