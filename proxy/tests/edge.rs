@@ -2,11 +2,17 @@
 //! real clients (hyper, raw TCP). Modules live in `edge/`; `#[path]` keeps cargo from
 //! taking them for test targets.
 
+#[path = "edge/alerts.rs"]
+mod alerts;
 #[path = "edge/caching.rs"]
 mod caching;
 #[path = "edge/open_proxy.rs"]
 mod open_proxy;
+#[path = "edge/pki.rs"]
+mod pki;
 #[path = "edge/serving.rs"]
 mod serving;
+#[path = "edge/status.rs"]
+mod status;
 #[path = "edge/support.rs"]
 mod support;

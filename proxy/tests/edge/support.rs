@@ -161,7 +161,6 @@ impl Forbidden {
 pub(crate) struct TestEdge {
     pub(crate) edge: Arc<Edge>,
     pub(crate) addr: SocketAddr,
-    #[allow(dead_code, reason = "read by the status tests")]
     pub(crate) status: Option<SocketAddr>,
     pub(crate) stop: CancellationToken,
     pub(crate) _dir: Option<tempfile::TempDir>,
