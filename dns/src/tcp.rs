@@ -15,9 +15,20 @@ use crate::observe::QueryEvent;
 use crate::server::Context;
 use crate::{relay, wire};
 
+/// Connections served at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// Accepts connections until `shutdown`.
 pub(crate) async fn serve(listener: TcpListener, ctx: Context, shutdown: CancellationToken) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => return,
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => return,
             r = listener.accept() => match r {
@@ -31,6 +42,7 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Context, shutdown: Cancell
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 () = connection(stream, peer, ctx) => {}
