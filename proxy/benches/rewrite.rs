@@ -4,6 +4,12 @@
 //! newspaper4k test suite, MIT; contents © their publishers, used as test input only);
 //! the bench prints a note and does nothing if it is absent. The page's most used
 //! image host (`uh.gsstatic.es`, 12 URLs) and its banner host are offloaded.
+//!
+//! Reading the results: `lol_html_same_selectors` (no-op handlers) and
+//! `html_nothing_offloaded` come out about equal, so the rewriter's own work is small; the
+//! gap to `lol_html_alone` is lol_html's selector machine, which lexes every start tag in
+//! full because of `[style]`. Reaching issue 4's goal needs a front that skips bytes which
+//! cannot hold an offloaded URL before lol_html sees them.
 
 use std::hint::black_box;
 use std::path::PathBuf;
