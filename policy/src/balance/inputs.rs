@@ -145,7 +145,8 @@ impl<'a> Inputs<'a> {
                 Some(a) if stale => {
                     let over = (a - cfg.stale_after).as_secs_f64();
                     let half = cfg.stale_half_life.as_secs_f64().max(1e-9);
-                    0.5f64.powf(over / half)
+                    // Whole halvings: the plan changes once per half-life, not every replan.
+                    0.5f64.powf((over / half).ceil())
                 }
                 _ => 1.0,
             };

@@ -1,15 +1,15 @@
 //! The load-balancing algorithm: from the model and a demand estimate to a [`Plan`].
 //!
-//! Entry point: [`balance`]. Both modes share the same view of the CDNs
-//! (`inputs`): a CDN that said `Unavailable` gets weight 0 everywhere; in seed mode one
-//! whose load reached its capacity (in total or in a region) is dropped there until its
-//! load falls under `recover_below` of capacity (in optimal mode its usable capacity is
-//! scaled by capacity/load instead, which the LP respects); one whose feedback is older than `stale_after` is
-//! trusted less and less (its capacity halves every `stale_half_life`) and its old load
-//! figures are not believed either way. Plans use at most `target_utilisation` of each
-//! capacity. Then [`Mode::Seed`] runs the seed's greedy steps and [`Mode::Optimal`] an LP;
-//! cells with no demand get weights in proportion to the headroom left; last comes
-//! [`hysteresis::stabilise`] against the previous plan.
+//! Entry point: [`balance`]. Both modes share the same view of the CDNs (`inputs`): a
+//! CDN that said `Unavailable` gets weight 0 everywhere; in seed mode one whose load
+//! reached its capacity (in total or in a region) is dropped there until its load falls
+//! under `recover_below` of capacity (in optimal mode its usable capacity is scaled by
+//! capacity/load instead, which the LP respects); one whose feedback is older than
+//! `stale_after` is trusted less and less (its capacity halves at once, then every
+//! `stale_half_life`) and its old load figures are not believed either way. Plans use at
+//! most `target_utilisation` of each capacity. Then [`Mode::Seed`] runs the seed's steps
+//! and [`Mode::Optimal`] an LP; cells with no demand get weights in proportion to the
+//! headroom left; last comes [`hysteresis::stabilise`] against the previous plan.
 
 pub mod demand;
 pub mod hysteresis;
@@ -39,7 +39,8 @@ pub struct BalanceConfig {
     pub recover_below: f64,
     /// Feedback older than this is stale.
     pub stale_after: Duration,
-    /// A stale CDN's usable capacity halves every this long.
+    /// A stale CDN's usable capacity halves on going stale, then again every this long
+    /// (whole steps, so that a silent partner changes the plan once per step).
     pub stale_half_life: Duration,
     /// Weight moves up to this much (0..1) are ignored (hysteresis).
     pub hysteresis: f64,
