@@ -6,9 +6,12 @@
 //! - `END` is optional (the end of the text also ends a transaction); any token after
 //!   `END` is an error, so that a truncated or concatenated transaction is never applied
 //!   half-understood. [`EndDetector`] finds `END` in a stream without parsing.
-//! - A region, coverage or customer that repeats a region name in one coverage, or a
-//!   weight list that sums to 0, is an error here; rules across statements are
-//!   [`crate::Tables::apply`]'s.
+//! - A coverage that names a region twice, or an action whose weights sum to 0, is an
+//!   error here; rules across statements are [`crate::Tables::apply`]'s.
+//!
+//! The printer writes the spec's example layout: one statement per line, a region's
+//! prefixes on its line up to 4 (then one per line, to stay far below the lexer's line
+//! limit with a million prefixes), a coverage's regions one per line, `END` last.
 //!
 //! ```
 //! use broker_config::{Tables, Transaction};
