@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod cluster;
 mod dns;
+mod run;
 
 #[derive(Parser)]
 #[command(name = "cdnbroker", version, about = "CDN brokering and peering")]
@@ -25,6 +26,8 @@ enum Command {
     Cluster(cluster::ClusterArgs),
     /// Run the brokering DNS engine alone (spec §1 control port).
     Dns(dns::DnsArgs),
+    /// Run the roles a deployment file names (spec §7): today [dns] and [edge].
+    Run(run::RunArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +35,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Cluster(args) => cluster::run(&args),
         Command::Dns(args) => dns::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Check { files } => check::run(&files),
     }
 }

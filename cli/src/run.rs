@@ -1,0 +1,181 @@
+//! `cdnbroker run --config FILE`: starts every role the deployment names (spec §7) in one
+//! process and serves until Ctrl-C or SIGTERM. Each role prints its bound addresses on
+//! stdout (`edge ADDR`, `status ADDR`, `dns ADDR`...), so a caller that asked for port 0
+//! learns them; a role that fails stops the others.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use broker_config::RegionsFile;
+use broker_config::deploy::{Deployment, EdgeRole};
+use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::dns::{DnsArgs, serve as serve_dns};
+
+/// Arguments of `cdnbroker run`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct RunArgs {
+    /// The deployment file (spec §7).
+    #[arg(long)]
+    pub(crate) config: PathBuf,
+    /// Region table (regions.txt, spec §2) for the edge's per-region load; default: every
+    /// client in `DEFAULT`.
+    #[arg(long = "edge-regions")]
+    pub(crate) edge_regions: Option<PathBuf>,
+}
+
+/// Runs `cdnbroker run` until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        serve(args, shutdown).await
+    })
+}
+
+/// Starts the roles of `args.config` and serves until `shutdown` or a role fails.
+pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let deployment = Deployment::read(&args.config)?;
+    let mut roles: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    if let Some(dns) = &deployment.dns {
+        let dns_args = DnsArgs::from_role(dns);
+        let token = shutdown.clone();
+        roles.spawn(async move { serve_dns(&dns_args, token).await.context("[dns]") });
+    }
+    if let Some(edge) = &deployment.edge {
+        let regions = edge_regions(args.edge_regions.as_deref())?;
+        let (edge, listeners) = start_edge(&deployment, edge, regions).await?;
+        let token = shutdown.clone();
+        roles.spawn(async move {
+            broker_proxy::edge::run(listeners, edge, token)
+                .await
+                .context("[edge]")
+        });
+    }
+    // The front proxy ([proxy], issue 4) and the control component ([control]) start
+    // here when their servers exist; until then say so rather than pretend.
+    for (present, role) in [
+        (deployment.proxy.is_some(), "[proxy]"),
+        (deployment.control.is_some(), "[control]"),
+    ] {
+        if present {
+            tracing::warn!("{role} is not implemented in `run` yet: not started");
+        }
+    }
+    if roles.is_empty() {
+        anyhow::bail!("{}: no role to run", args.config.display());
+    }
+    let mut result = Ok(());
+    while let Some(done) = roles.join_next().await {
+        let done = done.map_err(anyhow::Error::from).and_then(|r| r);
+        if let Err(e) = done {
+            // One role down: stop the others, report the first failure.
+            shutdown.cancel();
+            if result.is_ok() {
+                result = Err(e);
+            }
+        }
+    }
+    result
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM. (The same as `dns`'s, which is private to
+/// that module.)
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+    }
+    shutdown.cancel();
+}
+
+fn edge_regions(path: Option<&std::path::Path>) -> anyhow::Result<Regions> {
+    let Some(path) = path else {
+        return Ok(Regions::default_only());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = RegionsFile::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    Regions::from_file(&file).with_context(|| path.display().to_string())
+}
+
+/// Builds the `[edge]` role and binds its sockets; prints `edge ADDR` (and `status ADDR`).
+async fn start_edge(
+    deployment: &Deployment,
+    role: &EdgeRole,
+    regions: Regions,
+) -> anyhow::Result<(Arc<Edge>, EdgeListeners)> {
+    let settings = EdgeSettings::from_role(&deployment.node.name, role, regions)
+        .map_err(|e| anyhow::anyhow!("[edge]: {e}"))?;
+    let edge = Arc::new(Edge::new(settings)?);
+    let status = match (role.status, &role.tls) {
+        (Some(addr), Some(tls)) => Some((addr, tls.cert.as_path(), tls.key.as_path())),
+        _ => None,
+    };
+    let listeners = EdgeListeners::bind(role.listen, status).await?;
+    println!("edge {}", listeners.http_addr());
+    if let Some(a) = listeners.status_addr() {
+        println!("status {a}");
+    }
+    Ok((edge, listeners))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// `run` with the example G deployment, moved to port 0, serves and refuses as the
+    /// edge does, then stops on shutdown.
+    #[tokio::test]
+    async fn runs_the_edge_role_of_a_deployment() {
+        let dir = tempfile::tempdir().unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
+        let text = std::fs::read_to_string(format!("{example}g.toml"))
+            .unwrap()
+            .replace("127.0.0.1:8090\"\nstatus", "127.0.0.1:0\"\nstatus")
+            .replace("127.0.0.1:8443", "127.0.0.1:0")
+            // origin-map refuses a back door on the host of an edge name (ports are not
+            // compared), and the example's partner host and back door are both 127.0.0.1.
+            .replace("[\"127.0.0.1:8090\"]", "[\"foo.cdn-g.example\"]");
+        for f in ["g-status.pem", "g-status.key", "test-ca.pem"] {
+            std::fs::copy(format!("{example}{f}"), dir.path().join(f)).unwrap();
+        }
+        let config = dir.path().join("g.toml");
+        std::fs::write(&config, text).unwrap();
+        let deployment = Deployment::read(&config).unwrap();
+        let role = deployment.edge.as_ref().unwrap();
+        let (edge, listeners) = start_edge(&deployment, role, Regions::default_only())
+            .await
+            .unwrap();
+        assert!(listeners.status_addr().is_some());
+        let addr = listeners.http_addr();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(broker_proxy::edge::run(listeners, edge, shutdown.clone()));
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            b"GET /evil.example/x HTTP/1.1\r\nHost: foo.cdn-g.example\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        shutdown.cancel();
+        task.await.unwrap().unwrap();
+    }
+}
