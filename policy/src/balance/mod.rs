@@ -10,6 +10,32 @@
 //! most `target_utilisation` of each capacity. Then [`Mode::Seed`] runs the seed's steps
 //! and [`Mode::Optimal`] an LP; cells with no demand get weights in proportion to the
 //! headroom left; last comes [`hysteresis::stabilise`] against the previous plan.
+//!
+//! ```
+//! use std::time::Duration;
+//! use broker_config::{AgentFiles, Name};
+//! use broker_policy::balance::{BalanceConfig, Demand, balance};
+//! use broker_policy::dns_tables::full_transaction;
+//! use broker_policy::model::Model;
+//!
+//! let files = AgentFiles::parse(
+//!     "ADD REG FRANCE { 198.54.234.0, 23; }!",
+//!     "ADD CDN C:400000 {A:192.0.2.10} [ FRANCE:90; ]!
+//!      ADD CDN G:100000 {N:(ns1.cdn-g.example 198.51.100.53)} [ FRANCE:60; ]!",
+//!     "ADD CST img.xyz.com [ C; G; ]!",
+//! )
+//! .unwrap();
+//! let model = Model::from_agent_files(&files).unwrap();
+//! let mut demand = Demand::new();
+//! demand.set_region_kbps(Name::new("FRANCE").unwrap(), 450_000.0);
+//! let plan = balance(&model, &demand, &BalanceConfig::default(), Duration::ZERO, None);
+//! // C can take 0.9 × 400000 = 360000: the rest spills to G.
+//! let shares = plan.cell(0, "FRANCE").unwrap();
+//! assert_eq!(shares.len(), 2);
+//! let regions: Vec<_> = files.regions.regions.iter().map(|r| r.value.clone()).collect();
+//! let tx = full_transaction(&plan, &regions);
+//! assert!(tx.to_string().contains("ADD CST img.xyz.com"));
+//! ```
 
 pub mod demand;
 pub mod hysteresis;
