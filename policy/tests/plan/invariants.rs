@@ -23,7 +23,7 @@ struct CdnGen {
 }
 
 #[derive(Clone, Debug)]
-struct World {
+pub(crate) struct World {
     cdns: Vec<CdnGen>,
     /// Bit masks over the CDNs; 0 is read as "all".
     customers: Vec<u8>,
@@ -32,7 +32,7 @@ struct World {
 
 /// Ranges of a world: tight ones overload often, roomy ones rarely.
 #[derive(Clone, Copy, Debug)]
-struct Ranges {
+pub(crate) struct Ranges {
     region_caps: bool,
     max_customers: usize,
     cap: (u64, u64),
@@ -40,7 +40,7 @@ struct Ranges {
     demand: u32,
 }
 
-const TIGHT: Ranges = Ranges {
+pub(crate) const TIGHT: Ranges = Ranges {
     region_caps: true,
     max_customers: 3,
     cap: (0, 2000),
@@ -78,7 +78,7 @@ fn cdn_gen(x: Ranges) -> impl Strategy<Value = CdnGen> {
         })
 }
 
-fn world(x: Ranges) -> impl Strategy<Value = World> {
+pub(crate) fn world(x: Ranges) -> impl Strategy<Value = World> {
     (
         proptest::collection::vec(cdn_gen(x), 1..=4),
         proptest::collection::vec(any::<u8>(), 1..=x.max_customers),
@@ -95,7 +95,7 @@ fn region_names() -> Vec<Name> {
     REGIONS.iter().map(|r| n(r)).chain([n("DEFAULT")]).collect()
 }
 
-fn build(w: &World) -> (Model, Demand) {
+pub(crate) fn build(w: &World) -> (Model, Demand) {
     let mut m = Model::new();
     for r in REGIONS {
         m.add_region(n(r));
@@ -140,7 +140,7 @@ fn build(w: &World) -> (Model, Demand) {
     (m, dm)
 }
 
-fn mode() -> impl Strategy<Value = Mode> {
+pub(crate) fn mode() -> impl Strategy<Value = Mode> {
     prop_oneof![Just(Mode::Seed), Just(Mode::Optimal)]
 }
 

@@ -132,3 +132,41 @@ fn update_reaches_the_same_tables_as_a_rebuild() {
         );
     }
 }
+
+/// Regions R0..R2 of the random worlds, one prefix each.
+fn random_world_regions() -> Vec<RegionDef> {
+    (0..3u8)
+        .map(|i| RegionDef {
+            name: n(&format!("R{i}")),
+            prefixes: vec![IpNet::V4(
+                Ipv4Net::new(Ipv4Addr::new(10, i, 0, 0), 16).unwrap(),
+            )],
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// From any plan to any other (different CDNs, customers, groups, empty cells), the
+    /// update reaches the tables a rebuild gives, and the tables print and parse back.
+    #[test]
+    fn any_update_reaches_the_rebuilt_tables(
+        a in crate::invariants::world(crate::invariants::TIGHT),
+        b in crate::invariants::world(crate::invariants::TIGHT),
+        mode in crate::invariants::mode(),
+    ) {
+        let (ma, da) = crate::invariants::build(&a);
+        let (mb, db) = crate::invariants::build(&b);
+        let (old, new) = (plan(&ma, &da, mode), plan(&mb, &db, mode));
+        let regions = random_world_regions();
+        let (full_old, full_new) = (full_transaction(&old, &regions), full_transaction(&new, &regions));
+        let up = update_transaction(&old, &new);
+        let mut t = Tables::new();
+        t.apply(&full_old).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}: {full_old}")))?;
+        t.apply(&up).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}: {up}")))?;
+        proptest::prop_assert_eq!(&t, &applied(&[&full_new]));
+        let reparsed = Transaction::parse(&full_new.to_string()).unwrap();
+        proptest::prop_assert_eq!(applied(&[&reparsed]), t);
+    }
+}
