@@ -114,7 +114,8 @@ pub fn answer(
             info: *info,
         }
     };
-    if q.qclass != CLASS_IN && q.qclass != 255 {
+    // Other classes, and zone transfers (nothing here is a zone to copy), are refused.
+    if (q.qclass != CLASS_IN && q.qclass != 255) || matches!(q.qtype, 251 | 252) {
         return reply(out, &mut info, Rcode::Refused, 0);
     }
 

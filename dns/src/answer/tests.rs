@@ -239,6 +239,12 @@ fn names_outside_every_binding_are_refused() {
 }
 
 #[test]
+fn zone_transfers_are_refused() {
+    let m = ask("img.xyz.com.", RecordType::AXFR, None, ELSEWHERE, 0);
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+}
+
+#[test]
 fn apex_soa_and_ns_use_the_configured_names() {
     let m = ask("IMG.xyz.com.", RecordType::SOA, None, ELSEWHERE, 0);
     assert!(m.metadata.authoritative);
