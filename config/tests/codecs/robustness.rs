@@ -152,3 +152,36 @@ fn deep_or_long_inputs_do_not_blow_the_stack() {
     let brackets = "[".repeat(100_000);
     assert!(Transaction::parse(&brackets).is_err());
 }
+
+/// The byte offset of a 1-based line and column in `text`.
+fn offset_of(text: &str, pos: broker_config::Pos) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(pos.line as usize - 1)
+        .map(str::len)
+        .sum();
+    line_start + pos.col as usize - 1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Every token's position points at that token's bytes in the text.
+    #[test]
+    fn token_positions_point_at_their_bytes(text in token_soup()) {
+        use broker_config::lexer::{Lexer, TokenKind};
+        let mut lx = Lexer::new(&text);
+        for _ in 0..200 {
+            let Ok(tok) = lx.next_token() else { break };
+            let at = offset_of(&text, tok.pos);
+            match tok.kind {
+                TokenKind::End => {
+                    prop_assert!(text[at..].trim_start().is_empty() || text[at..].trim_start().starts_with('#'));
+                    break;
+                }
+                TokenKind::Word(w) => prop_assert!(text[at..].starts_with(w), "{:?} at {}", w, tok.pos),
+                TokenKind::Punct(c) => prop_assert_eq!(text.as_bytes()[at], c),
+            }
+        }
+    }
+}
