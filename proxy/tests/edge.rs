@@ -16,3 +16,5 @@ mod serving;
 mod status;
 #[path = "edge/support.rs"]
 mod support;
+#[path = "edge/tls.rs"]
+mod tls;

@@ -31,6 +31,7 @@ mod regions;
 pub mod request;
 mod serve;
 mod settings;
+mod sni;
 mod status_server;
 mod stored;
 mod tls;
@@ -58,6 +59,7 @@ pub use fetch::{DEFAULT_FETCH_TIMEOUT, FetchError};
 pub use meter::{Rate, WINDOW_SECS};
 pub use regions::{Regions, RegionsError};
 pub use settings::{EdgeSettings, OffloaderFacts};
+pub use sni::SiteCert;
 pub use tls::TlsError;
 pub use via::ViaMark;
 
@@ -113,13 +115,13 @@ impl Edge {
             .ok_or_else(|| EdgeError::BadNodeName(settings.node.to_string()))?;
         let via = Arc::new(via);
         let meter = meter::Meter::new(settings.map.offloaders().len(), &settings.regions);
+        let origin_roots = match &settings.origin_ca {
+            Some(path) => tls::roots_from(path)?,
+            None => rustls::RootCertStore::empty(),
+        };
         Ok(Self {
             cache: cache::Cache::new(settings.cache),
-            client: fetch::BackDoorClient::new(
-                via.clone(),
-                rustls::RootCertStore::empty(),
-                settings.fetch_timeout,
-            ),
+            client: fetch::BackDoorClient::new(via.clone(), origin_roots, settings.fetch_timeout),
             via,
             meter: Arc::new(meter),
             node: settings.node,
@@ -165,10 +167,11 @@ impl Edge {
     }
 }
 
-/// The edge's bound sockets: offloaded traffic (HTTP) and, optionally, the §4 status
-/// server (HTTPS).
+/// The edge's bound sockets: offloaded traffic (HTTP, and HTTPS with HTTP/2 when
+/// [`EdgeListeners::with_https`] adds it) and, optionally, the §4 status server (HTTPS).
 pub struct EdgeListeners {
     http: TcpListener,
+    https: Option<(TcpListener, TlsAcceptor)>,
     status: Option<(TcpListener, TlsAcceptor)>,
 }
 
@@ -199,7 +202,35 @@ impl EdgeListeners {
                 Some((listener, TlsAcceptor::from(config)))
             }
         };
-        Ok(Self { http, status })
+        Ok(Self {
+            http,
+            https: None,
+            status,
+        })
+    }
+
+    /// Also serves offloaded traffic over TLS on `addr`, the certificate chosen by SNI
+    /// among `sites`, HTTP/2 or HTTP/1.1 by ALPN.
+    pub async fn with_https(
+        mut self,
+        addr: SocketAddr,
+        sites: &[SiteCert],
+    ) -> Result<Self, EdgeError> {
+        let config = sni::server_config(sites)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| EdgeError::Bind {
+                what: "edge https",
+                addr,
+                source,
+            })?;
+        self.https = Some((listener, TlsAcceptor::from(config)));
+        Ok(self)
+    }
+
+    /// Where offloaded clients connect over TLS, if they can.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// Where offloaded clients connect.
@@ -213,6 +244,13 @@ impl EdgeListeners {
     /// Where the status server listens, if it runs.
     pub fn status_addr(&self) -> Option<SocketAddr> {
         self.status.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+}
+
+/// Runs `f`, if there is one.
+async fn optional(f: Option<impl Future<Output = ()>>) {
+    if let Some(f) = f {
+        f.await;
     }
 }
 
@@ -244,13 +282,18 @@ pub async fn run(
             tracker.clone(),
         )
     });
+    let https = listeners.https.map(|(listener, acceptor)| {
+        let serving = edge.clone();
+        serve::accept_loop(
+            listener,
+            Some(acceptor),
+            move |peer, req| request::handle(serving.clone(), Scheme::Https, peer, req),
+            shutdown.clone(),
+            tracker.clone(),
+        )
+    });
     let alerts = tokio::spawn(alerts::run(edge, shutdown.clone()));
-    match status {
-        Some(status) => {
-            tokio::join!(http, status);
-        }
-        None => http.await,
-    }
+    tokio::join!(http, optional(status), optional(https));
     tracker.close();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
     match alerts.await {

@@ -44,6 +44,8 @@ pub struct EdgeSettings {
     pub regions: Regions,
     /// How long to wait for an origin's response head.
     pub fetch_timeout: Duration,
+    /// Extra trust roots (PEM) for `https://` back doors, besides the web PKI's.
+    pub origin_ca: Option<PathBuf>,
     /// Alerts: how often load is checked, and the least time between two alerts of one
     /// kind to one offloader.
     pub alert_interval: Duration,
@@ -90,6 +92,7 @@ impl EdgeSettings {
             cache: CacheLimits::from_mb(role.cache_mb),
             regions,
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            origin_ca: None,
             alert_interval: Duration::from_secs(10),
         })
     }

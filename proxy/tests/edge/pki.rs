@@ -13,6 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 pub(crate) struct Pki {
+    issuer: CertifiedIssuer<'static, KeyPair>,
     _dir: tempfile::TempDir,
     pub(crate) ca: PathBuf,
     pub(crate) cert: PathBuf,
@@ -39,11 +40,30 @@ impl Pki {
         std::fs::write(&cert, leaf.pem()).unwrap();
         std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
         Self {
+            issuer: ca,
             _dir: dir,
             ca: ca_path,
             cert,
             key,
         }
+    }
+
+    /// A leaf for `names` signed by the CA, written as `<tag>.pem` / `<tag>.key`.
+    pub(crate) fn leaf(&self, tag: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let leaf = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &self.issuer)
+            .unwrap();
+        let dir = self.ca.parent().unwrap();
+        let (c, k) = (
+            dir.join(format!("{tag}.pem")),
+            dir.join(format!("{tag}.key")),
+        );
+        std::fs::write(&c, leaf.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        (c, k)
     }
 
     pub(crate) fn client_config(&self) -> rustls::ClientConfig {
