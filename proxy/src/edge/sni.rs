@@ -31,10 +31,7 @@ struct BySni {
 impl BySni {
     fn find(&self, name: &str) -> Option<&Arc<CertifiedKey>> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
-        let exact = self
-            .sites
-            .iter()
-            .find(|(names, _)| names.contains(&name));
+        let exact = self.sites.iter().find(|(names, _)| names.contains(&name));
         let wildcard = || {
             let (_, parent) = name.split_once('.')?;
             self.sites
