@@ -326,7 +326,13 @@ impl Run {
     fn replan(&mut self, t: f64) {
         let now = clock(t);
         let raw = match self.cfg.mode {
-            Mode::Seed => Demand::from_loads(&self.model, MARGIN),
+            Mode::Seed => Demand::from_loads(
+                &self.model,
+                MARGIN,
+                now,
+                self.cfg.stale_after,
+                Some(&self.plan),
+            ),
             Mode::Optimal => {
                 let counts = self.resolution_counts();
                 if let Some(k) = Demand::kbps_per_resolution(&self.model, &counts) {

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use broker_config::{DnsName, Name};
 
+use std::time::Duration;
+
 use crate::model::{Model, Status};
+use crate::plan::Plan;
 
 /// Resolutions a DNS engine made for clients of `region` that it sent to `cdn`, counted
 /// over the caller's window.
@@ -70,12 +73,35 @@ impl Demand {
     }
 
     /// Seed mode's estimate: per region, the sum of the region loads that available
-    /// CDNs reported, times `margin` (e.g. 1.1 for 10% growth room).
-    pub fn from_loads(model: &Model, margin: f64) -> Self {
+    /// CDNs reported, times `margin` (e.g. 1.1 for 10% growth room). A CDN whose feedback
+    /// is older than `stale_after` at `now` is not believed: what `previous` (the plan
+    /// in force) sends it stands in for its load, or nothing without a previous plan.
+    pub fn from_loads(
+        model: &Model,
+        margin: f64,
+        now: Duration,
+        stale_after: Duration,
+        previous: Option<&Plan>,
+    ) -> Self {
+        let margin = sane(margin);
         let mut out = Self::new();
         for cdn in model.cdns().filter(|c| c.status() == Status::Available) {
-            for (region, load) in cdn.region_loads() {
-                *out.region_kbps.entry(region.clone()).or_insert(0.0) += load as f64 * sane(margin);
+            let stale = cdn
+                .last_feedback()
+                .is_some_and(|t| now.saturating_sub(t) > stale_after);
+            if !stale {
+                for (region, load) in cdn.region_loads() {
+                    *out.region_kbps.entry(region.clone()).or_insert(0.0) += load as f64 * margin;
+                }
+                continue;
+            }
+            let Some(plan) = previous else { continue };
+            for region in plan.regions() {
+                // The plan was made for demand that already had the margin in it.
+                let planned = plan.planned_region_kbps(cdn.name(), region.as_str());
+                if planned > 0.0 {
+                    *out.region_kbps.entry(region.clone()).or_insert(0.0) += planned;
+                }
             }
         }
         out
@@ -171,6 +197,41 @@ mod tests {
         now.set_region_kbps(n("DE"), 0.0);
         let s = now.smoothed(&prev, 0.25);
         assert_eq!((s.region_kbps("FR"), s.region_kbps("DE")), (300.0, 75.0));
+    }
+
+    #[test]
+    fn stale_loads_give_way_to_what_the_plan_sends() {
+        use crate::balance::{BalanceConfig, balance};
+        use crate::model::{CdnSpec, Scope};
+        use broker_config::transaction::Lookup;
+        let mut m = Model::new();
+        m.add_region(n("FR"));
+        for (name, last) in [("C", 1u8), ("G", 2)] {
+            m.add_cdn(CdnSpec {
+                name: n(name),
+                lookup: Lookup::Address(std::net::Ipv4Addr::new(192, 0, 2, last).into()),
+                capacity_kbps: 1000,
+                coverage: vec![(n("FR"), 90)],
+            })
+            .unwrap();
+        }
+        m.add_customer(DnsName::new("a.example").unwrap(), [n("C"), n("G")])
+            .unwrap();
+        let fr = Scope::Region(n("FR"));
+        m.set_load(&n("C"), &fr, 300, Duration::from_secs(100))
+            .unwrap();
+        m.set_load(&n("G"), &fr, 500, Duration::from_secs(0))
+            .unwrap();
+        let (now, stale_after) = (Duration::from_secs(100), Duration::from_secs(60));
+        let mut d = Demand::new();
+        d.set_region_kbps(n("FR"), 800.0);
+        let plan = balance(&m, &d, &BalanceConfig::default(), now, None);
+        // G is stale: its 500 is not believed; what the plan sends it stands in.
+        let est = Demand::from_loads(&m, 1.0, now, stale_after, Some(&plan));
+        let g_planned = plan.planned_region_kbps(&n("G"), "FR");
+        assert!((est.region_kbps("FR") - (300.0 + g_planned)).abs() < 1e-9);
+        let alone = Demand::from_loads(&m, 1.0, now, stale_after, None);
+        assert_eq!(alone.region_kbps("FR"), 300.0);
     }
 
     #[test]
