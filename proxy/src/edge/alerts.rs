@@ -1,6 +1,8 @@
 //! Grantor-initiated alerts (spec §4): when an offloader's load passes the capacity
 //! reserved for it, the edge POSTs `<node> Load aggregate=<kbps>,<hits>` to its `alert`
-//! URL, at most once per interval while the condition lasts.
+//! URL, at most once per interval while the condition lasts. When the edge stops (it can
+//! no longer serve), it POSTs `<node> Unavailable` to every offloader with an alert URL,
+//! so that they take it out of their answers at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,7 +81,7 @@ pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
         let now = edge.meter.now();
@@ -106,6 +108,28 @@ pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<
         }
         edge.alert_rounds.send_modify(|n| *n += 1);
     }
+    let unavailable = channels.iter().map(|ch| {
+        let alert = Alert {
+            cdn: edge.node.clone(),
+            report: StatusReport::Unavailable,
+        };
+        send(ch.client.clone(), ch.uri.clone(), ch.token.clone(), alert)
+    });
+    // Bounded: a dead receiver must not hold the shutdown up.
+    let _ = tokio::time::timeout(UNAVAILABLE_WAIT, join_all(unavailable)).await;
+    Ok(())
+}
+
+/// How long a stopping edge waits for its `Unavailable` alerts to be delivered.
+const UNAVAILABLE_WAIT: Duration = Duration::from_secs(3);
+
+/// Runs every future to completion, concurrently.
+async fn join_all(futures: impl Iterator<Item = impl Future<Output = ()> + Send + 'static>) {
+    let mut set = tokio::task::JoinSet::new();
+    for f in futures {
+        set.spawn(f);
+    }
+    while set.join_next().await.is_some() {}
 }
 
 async fn send(client: AlertClient, uri: Uri, token: HeaderValue, alert: Alert) {

@@ -48,13 +48,10 @@ fn not_modified(request: &HeaderMap, stored: &HeaderMap) -> bool {
         };
         return inm.trim() == "*" || inm.split(',').any(|t| weak_eq(t.trim(), etag.trim()));
     }
-    match (
-        http_date(request, IF_MODIFIED_SINCE),
-        http_date(stored, LAST_MODIFIED),
-    ) {
-        (Some(since), Some(modified)) => modified <= since,
-        _ => false,
-    }
+    // Dates are parsed only when the client sent one.
+    http_date(request, IF_MODIFIED_SINCE)
+        .and_then(|since| http_date(stored, LAST_MODIFIED).map(|modified| modified <= since))
+        .unwrap_or(false)
 }
 
 /// Weak comparison: the opaque tags match, `W/` ignored.

@@ -132,3 +132,26 @@ async fn load_under_capacity_raises_none() {
     wait_rounds(&edge, 3).await;
     assert!(alerts.try_recv().is_err());
 }
+
+#[tokio::test]
+async fn a_stopping_edge_says_it_is_unavailable() {
+    let origin = Origin::start(vec![]).await;
+    let pki = Pki::new();
+    let (alert_addr, mut alerts) = receiver(&pki).await;
+    let edge = edge_with_alerts(&pki, origin.addr, alert_addr, 100_000).await;
+    wait_rounds(&edge, 1).await;
+    assert!(alerts.try_recv().is_err());
+    edge.stop.cancel();
+    let (auth, body) = tokio::time::timeout(Duration::from_secs(20), alerts.recv())
+        .await
+        .expect("an Unavailable alert")
+        .unwrap();
+    assert_eq!(
+        (auth.as_str(), body.as_str()),
+        ("Bearer secret-c-to-g", "G Unavailable")
+    );
+    assert_eq!(
+        Alert::parse(body.as_bytes()).unwrap().report,
+        StatusReport::Unavailable
+    );
+}
