@@ -9,7 +9,28 @@
 //! into an immutable [`snapshot::Snapshot`] and swapped in whole.
 //!
 //! Depends on `broker-config` (the transaction codec and `Tables`) and `broker-policy`
-//! (region table, weighted pick). Entry point: [`server::run`].
+//! (region table, weighted pick). Entry point: [`server::run`] with [`Listeners`] bound
+//! beforehand and an [`Engine`]; the answer decision alone is [`answer::answer`]:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use broker_dns::answer::{Send, Transport, answer};
+//! use broker_dns::{Engine, Settings};
+//!
+//! let engine = Arc::new(Engine::new(Settings::default(), false));
+//! let tx = b"ADD CVG c { DEFAULT, [1 = A:192.0.2.1;]; }!\nADD CST img.xyz.com { c; }!\nEND\n";
+//! let rt = tokio::runtime::Runtime::new().unwrap();
+//! assert_eq!(rt.block_on(engine.commit(tx.to_vec())).unwrap().generation, 1);
+//!
+//! // `img.xyz.com A`, id 0x1234, from a client in no region (DEFAULT).
+//! let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03img\x03xyz\x03com\x00\x00\x01\x00\x01";
+//! let mut out = Vec::new();
+//! let client = "203.0.113.9".parse().unwrap();
+//! let o = answer(&engine.snapshot(), query, client, 0, Transport::Udp, &mut out);
+//! assert_eq!(o.send, Send::Reply);
+//! assert_eq!(&out[..2], &[0x12, 0x34]);
+//! assert_eq!(&out[out.len() - 4..], &[192, 0, 2, 1]);
+//! ```
 #![warn(missing_docs)]
 
 pub mod answer;
