@@ -48,6 +48,9 @@ pub(crate) struct DnsArgs {
     /// Port of the servers named in R: and T: lookups.
     #[arg(long, default_value_t = 53)]
     pub(crate) forward_port: u16,
+    /// Sticky picks: one client network (/24, /56) always gets the same lookup.
+    #[arg(long)]
+    pub(crate) sticky: bool,
 }
 
 impl DnsArgs {
@@ -66,6 +69,7 @@ impl DnsArgs {
             udp_sockets: 1,
             threads: None,
             forward_port: 53,
+            sticky: false,
         }
     }
 }
@@ -103,6 +107,7 @@ pub(crate) async fn serve(args: &DnsArgs, shutdown: CancellationToken) -> anyhow
     let mut settings = Settings {
         ttl: args.ttl,
         forward_port: args.forward_port,
+        sticky: args.sticky,
         ..Settings::default()
     };
     if !ns.is_empty() {

@@ -207,7 +207,11 @@ pub fn answer(
         }
         return nodata(out, &mut info);
     };
-    let idx = pick.pick(draw as u32);
+    let idx = pick.pick(if snap.sticky() {
+        sticky_draw(client_addr)
+    } else {
+        draw as u32
+    });
     info.choice = Some(idx);
     match &snap.choice(idx).answer {
         Answer::Address { rtype: t, rdata } => {
@@ -300,6 +304,22 @@ pub fn answer(
         send: Send::Reply,
         info,
     }
+}
+
+/// A draw fixed by the client's network (/24 or /56): a well-mixed hash (splitmix64's
+/// finaliser) so that networks spread over the weights like random draws would.
+fn sticky_draw(addr: IpAddr) -> u32 {
+    let net: u64 = match addr {
+        IpAddr::V4(a) => u64::from(a.to_bits() >> 8),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => u64::from(v4.to_bits() >> 8),
+            None => (a.to_bits() >> 72) as u64 | 1 << 63,
+        },
+    };
+    let mut z = net.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
 }
 
 /// Writes a SERVFAIL answer to `q` (a relay that got no answer).

@@ -26,6 +26,10 @@ pub struct Settings {
     pub ttl: u32,
     /// Port of the servers named in `R:` and `T:` lookups (53, except in tests).
     pub forward_port: u16,
+    /// Sticky picks: the draw is a hash of the client's network (/24, /56) instead of
+    /// random, so one client keeps one CDN while the tables stay (spec §1's option, off
+    /// by default).
+    pub sticky: bool,
 }
 
 impl Default for Settings {
@@ -34,6 +38,7 @@ impl Default for Settings {
             ns: vec![DnsName::new("localhost").expect("valid name")],
             ttl: 20,
             forward_port: 53,
+            sticky: false,
         }
     }
 }
@@ -178,6 +183,7 @@ pub struct Coverage {
 pub struct Snapshot {
     generation: u64,
     ttl: u32,
+    sticky: bool,
     regions: RegionTable<u32>,
     region_names: Box<[Arc<str>]>,
     customers_by_wire: HashMap<Box<[u8]>, u32, BuildHasherDefault<NameHasher>>,
@@ -304,6 +310,7 @@ impl Snapshot {
         Ok(Self {
             generation,
             ttl: settings.ttl,
+            sticky: settings.sticky,
             regions: table,
             region_names: region_names.into(),
             customers_by_wire,
@@ -318,6 +325,11 @@ impl Snapshot {
     /// The commit counter this snapshot was built at.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// True when picks hash the client's network instead of drawing at random.
+    pub fn sticky(&self) -> bool {
+        self.sticky
     }
 
     /// TTL of answers.

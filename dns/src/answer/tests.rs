@@ -56,6 +56,7 @@ pub(crate) fn example() -> Snapshot {
         ],
         ttl: 20,
         forward_port: 53,
+        sticky: false,
     };
     Snapshot::build(7, &settings, &example_tables()).unwrap()
 }
@@ -419,6 +420,43 @@ fn evenly_spaced_draws_split_seventy_thirty_exactly() {
         }
     }
     assert_eq!(referrals, 300);
+}
+
+#[test]
+fn sticky_picks_keep_a_network_on_one_choice_and_spread_networks_by_weight() {
+    let settings = Settings {
+        sticky: true,
+        ..Settings::default()
+    };
+    let snap = Snapshot::build(1, &settings, &example_tables()).unwrap();
+    let mut out = Vec::new();
+    let choice = |subnet: &str, draw: u64, out: &mut Vec<u8>| {
+        let q = query("img.xyz.com.", RecordType::A, Some((subnet, 24)));
+        answer(&snap, &q, ELSEWHERE, draw, Transport::Udp, out)
+            .info
+            .choice
+            .unwrap()
+    };
+    let first = choice("198.54.234.0", 0, &mut out);
+    for draw in [1, 1 << 31, u64::from(u32::MAX)] {
+        assert_eq!(choice("198.54.234.0", draw, &mut out), first);
+    }
+    // Over 10,000 client networks the shares follow the weights.
+    let mut t = Tables::new();
+    let tx = "ADD CVG c { DEFAULT, [70 = A:192.0.2.70; 30 = A:192.0.2.30;]; }!\nADD CST s.example { c; }!\nEND\n";
+    t.apply(&Transaction::parse(tx).unwrap()).unwrap();
+    let snap = Snapshot::build(1, &settings, &t).unwrap();
+    let q = query("s.example.", RecordType::A, None);
+    let mut seventy = 0;
+    for i in 0u32..10_000 {
+        let client = IpAddr::V4(Ipv4Addr::from(0x0B00_0000 + (i << 8) + 7));
+        let o = answer(&snap, &q, client, 0, Transport::Udp, &mut out);
+        if out[out.len() - 4..] == [192, 0, 2, 70] {
+            seventy += 1;
+        }
+        assert!(o.info.choice.is_some());
+    }
+    assert!((6700..=7300).contains(&seventy), "{seventy}");
 }
 
 #[test]

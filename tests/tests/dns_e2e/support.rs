@@ -70,6 +70,7 @@ impl TestEngine {
             ns: vec![broker_config::DnsName::new("ns1.broker.example").unwrap()],
             ttl: 20,
             forward_port: setup.forward_port,
+            sticky: false,
         };
         let triangle = if setup.triangle {
             Triangle::open().ok().map(Arc::new)
