@@ -22,7 +22,7 @@ use moka::ops::compute::Op;
 use origin_map::Decoded;
 
 use super::body::EdgeBody;
-use super::fetch::{BackDoorClient, FetchError, Validators};
+use super::fetch::{BackDoorClient, FetchError, Mode, Validators};
 use super::freshness::{Storability, storability};
 use super::hop;
 use super::prefixed::Prefixed;
@@ -207,7 +207,7 @@ impl Cache {
         validators: Validators,
     ) -> (Op<Slot>, Result<Outcome, FetchError>) {
         self.origin_fetches.fetch_add(1, Ordering::Relaxed);
-        let resp = match client.get(decoded, headers, &validators).await {
+        let resp = match client.get(decoded, headers, &validators, Mode::Fill).await {
             Ok(resp) => resp,
             Err(e) => return (Op::Nop, Err(e)),
         };
@@ -300,7 +300,9 @@ impl Cache {
         client: &BackDoorClient,
     ) -> Result<Outcome, FetchError> {
         self.origin_fetches.fetch_add(1, Ordering::Relaxed);
-        let resp = client.get(decoded, headers, &Validators::default()).await?;
+        let resp = client
+            .get(decoded, headers, &Validators::default(), Mode::Pass)
+            .await?;
         let (mut parts, body) = resp.into_parts();
         hop::strip(&mut parts.headers);
         Ok(Outcome::Passed(stream(parts, body.boxed())))

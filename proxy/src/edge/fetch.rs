@@ -69,6 +69,17 @@ impl Validators {
     }
 }
 
+/// What a fetch is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Filling the cache: the whole object, the cache answers the client's conditionals
+    /// and ranges itself.
+    Fill,
+    /// Passing an unstorable (or too large) object through: the origin answers the
+    /// client's conditionals and ranges, so a range of a large file costs only that range.
+    Pass,
+}
+
 /// A pooled HTTP/1 and HTTP/2 client for back doors, `http://` and `https://`.
 #[derive(Clone)]
 pub(crate) struct BackDoorClient {
@@ -115,13 +126,14 @@ impl BackDoorClient {
     }
 
     /// GETs `decoded`'s path from its back door with `Host: <origin>`, forwarding the
-    /// client's end-to-end headers except its own conditionals and ranges (the cache
-    /// answers those), plus `validators` when revalidating a stored copy.
+    /// client's end-to-end headers (in [`Mode::Fill`] not its conditionals and ranges: the
+    /// cache answers those), plus `validators` when revalidating a stored copy.
     pub(crate) async fn get(
         &self,
         decoded: &Decoded<'_>,
         client_headers: &HeaderMap,
         validators: &Validators,
+        mode: Mode,
     ) -> Result<Response<Incoming>, FetchError> {
         let door = decoded.back_door;
         let uri: Uri = format!(
@@ -142,17 +154,19 @@ impl BackDoorClient {
         let headers = req.headers_mut();
         *headers = client_headers.clone();
         hop::strip(headers);
-        for name in [
-            HOST,
-            RANGE,
-            IF_RANGE,
-            IF_MATCH,
-            IF_NONE_MATCH,
-            IF_MODIFIED_SINCE,
-            IF_UNMODIFIED_SINCE,
-            ACCEPT_RANGES,
-        ] {
-            headers.remove(name);
+        headers.remove(HOST);
+        headers.remove(ACCEPT_RANGES);
+        if mode == Mode::Fill {
+            for name in [
+                RANGE,
+                IF_RANGE,
+                IF_MATCH,
+                IF_NONE_MATCH,
+                IF_MODIFIED_SINCE,
+                IF_UNMODIFIED_SINCE,
+            ] {
+                headers.remove(name);
+            }
         }
         headers.insert(HOST, host);
         headers.append(VIA, self.via.value().clone());

@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::header::{AGE, AUTHORIZATION, CACHE_CONTROL, DATE, EXPIRES, LAST_MODIFIED, VARY};
+use http::header::{
+    AGE, AUTHORIZATION, CACHE_CONTROL, DATE, EXPIRES, LAST_MODIFIED, SET_COOKIE, VARY,
+};
 use http::{HeaderMap, StatusCode};
 
 /// Heuristic freshness is capped at one day (RFC 9111 §4.2.2 suggests 10% of the age of
@@ -90,7 +92,8 @@ pub(crate) fn storability(
     now: SystemTime,
 ) -> Storability {
     let d = Directives::of(response);
-    if d.no_store || d.private {
+    // A cookie is one client's: storing it would hand it to every other client.
+    if d.no_store || d.private || response.contains_key(SET_COOKIE) {
         return Storability::No;
     }
     // `Vary: *` can never be matched by a later request.
@@ -214,6 +217,17 @@ mod tests {
         );
         assert_eq!(
             lifetime(&h(&[("cache-control", "max-age=60"), ("vary", "*")])),
+            None
+        );
+    }
+
+    #[test]
+    fn set_cookie_is_never_shared() {
+        assert_eq!(
+            lifetime(&h(&[
+                ("cache-control", "public, max-age=60"),
+                ("set-cookie", "s=1")
+            ])),
             None
         );
     }

@@ -303,3 +303,48 @@ async fn the_cache_stays_within_its_size() {
         "{bytes} bytes cached: the cache should be used"
     );
 }
+
+#[tokio::test]
+async fn objects_too_large_to_store_stream_through_and_ranges_reach_the_origin() {
+    // 1 MiB cache: objects over 128 KiB are not stored.
+    const LEN: usize = 200_000;
+    let origin = Origin::start(vec![(
+        "/video",
+        Arc::new(|req: &Request<Incoming>| {
+            let body = Bytes::from(vec![b'v'; LEN]);
+            let b = Response::builder().header("cache-control", "max-age=600");
+            match req.headers().get("range") {
+                Some(r) if r == "bytes=0-9" => b
+                    .status(206)
+                    .header("content-range", format!("bytes 0-9/{LEN}"))
+                    .body(Full::new(body.slice(0..10)))
+                    .unwrap(),
+                _ => b.body(Full::new(body)).unwrap(),
+            }
+        }) as crate::support::Route,
+    )])
+    .await;
+    let edge = TestEdge::start(&deployment(origin.addr, 1, "")).await;
+    let c = client();
+    let first = get(&c, edge.addr, "img.xyz.com", "/video").await;
+    assert_eq!(
+        (first.body.len(), first.header("x-cache")),
+        (LEN, Some("PASS"))
+    );
+    let part = send(
+        &c,
+        edge.addr,
+        "GET",
+        "img.xyz.com",
+        "/video",
+        &[("range", "bytes=0-9")],
+    )
+    .await;
+    assert_eq!((part.status.as_u16(), part.body.len()), (206, 10));
+    assert_eq!(part.header("content-range"), Some("bytes 0-9/200000"));
+    let seen = origin.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].headers.get("range").is_none());
+    assert_eq!(seen[1].headers.get("range").unwrap(), "bytes=0-9");
+    assert!(edge.edge.cache_bytes().await < 100_000);
+}
