@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use broker_config::RegionsFile;
 use broker_config::deploy::{Deployment, EdgeRole};
-use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions};
+use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions, SiteCert};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,10 @@ pub(crate) struct RunArgs {
     /// client in `DEFAULT`.
     #[arg(long = "edge-regions")]
     pub(crate) edge_regions: Option<PathBuf>,
+    /// Also serve the edge's partner host names over TLS (HTTP/2 by ALPN) on this address,
+    /// with the `[edge] tls` certificate (§7 has no key for it yet).
+    #[arg(long = "edge-https")]
+    pub(crate) edge_https: Option<std::net::SocketAddr>,
 }
 
 /// Runs `cdnbroker run` until Ctrl-C or SIGTERM.
@@ -57,7 +61,7 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
     }
     if let Some(edge) = &deployment.edge {
         let regions = edge_regions(args.edge_regions.as_deref())?;
-        let (edge, listeners) = start_edge(&deployment, edge, regions).await?;
+        let (edge, listeners) = start_edge(&deployment, edge, regions, args.edge_https).await?;
         let token = shutdown.clone();
         roles.spawn(async move {
             broker_proxy::edge::run(listeners, edge, token)
@@ -118,6 +122,7 @@ async fn start_edge(
     deployment: &Deployment,
     role: &EdgeRole,
     regions: Regions,
+    https: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<(Arc<Edge>, EdgeListeners)> {
     let settings = EdgeSettings::from_role(&deployment.node.name, role, regions)
         .map_err(|e| anyhow::anyhow!("[edge]: {e}"))?;
@@ -126,8 +131,24 @@ async fn start_edge(
         (Some(addr), Some(tls)) => Some((addr, tls.cert.as_path(), tls.key.as_path())),
         _ => None,
     };
-    let listeners = EdgeListeners::bind(role.listen, status).await?;
+    let mut listeners = EdgeListeners::bind(role.listen, status).await?;
+    if let Some(addr) = https {
+        let tls = role
+            .tls
+            .as_ref()
+            .context("--edge-https needs a certificate: [edge] tls")?;
+        // One certificate for every name: the resolver falls back to it whatever the SNI.
+        let site = SiteCert {
+            names: Vec::new(),
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
+        };
+        listeners = listeners.with_https(addr, &[site]).await?;
+    }
     println!("edge {}", listeners.http_addr());
+    if let Some(a) = listeners.https_addr() {
+        println!("edge-https {a}");
+    }
     if let Some(a) = listeners.status_addr() {
         println!("status {a}");
     }
@@ -159,10 +180,12 @@ mod tests {
         std::fs::write(&config, text).unwrap();
         let deployment = Deployment::read(&config).unwrap();
         let role = deployment.edge.as_ref().unwrap();
-        let (edge, listeners) = start_edge(&deployment, role, Regions::default_only())
+        let https = Some("127.0.0.1:0".parse().unwrap());
+        let (edge, listeners) = start_edge(&deployment, role, Regions::default_only(), https)
             .await
             .unwrap();
         assert!(listeners.status_addr().is_some());
+        assert!(listeners.https_addr().is_some());
         let addr = listeners.http_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(broker_proxy::edge::run(listeners, edge, shutdown.clone()));
