@@ -237,10 +237,14 @@ impl Cache {
                 initial_age,
             } if !lifetime.is_zero() || has_validators(&parts.headers) => (lifetime, initial_age),
             _ => {
-                return (
-                    pass_mark(),
-                    Ok(Outcome::Passed(stream(parts, body.boxed()))),
-                );
+                // A failing origin gets no pass mark: later requests keep queueing one
+                // at a time instead of all going to it at once.
+                let op = if parts.status.is_server_error() {
+                    Op::Nop
+                } else {
+                    pass_mark()
+                };
+                return (op, Ok(Outcome::Passed(stream(parts, body.boxed()))));
             }
         };
         let declared = parts
