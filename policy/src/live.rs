@@ -1,0 +1,229 @@
+//! The plan as the data path reads it: a [`LivePlan`] (the plan and the region table it
+//! was made for) behind one atomic pointer, [`SharedPlan`]. The control component builds a
+//! new one aside and swaps it in; a front proxy does one `load()` per request, then finds
+//! the client's region and picks a CDN without locks.
+//!
+//! A pick is a hash of (client address, customer) placed on the cell's cumulative
+//! weights: the same client keeps its CDN for a customer while the plan is unchanged (the
+//! seed asks for this so that SSL sessions survive), while shares over many clients follow
+//! the weights.
+
+use std::hash::{Hash as _, Hasher as _};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use broker_config::transaction::RegionDef;
+use broker_config::{DnsName, Name};
+
+use crate::model::default_region;
+use crate::plan::{Plan, Share};
+use crate::region_table::RegionTable;
+
+/// The plan and the region table, published together so a pick never mixes generations.
+#[derive(Debug)]
+pub struct LivePlan {
+    generation: u64,
+    plan: Plan,
+    /// Longest-prefix match to an index into `region_names`.
+    regions: RegionTable<u32>,
+    region_names: Vec<Name>,
+    default_region: Name,
+}
+
+/// The shared handle: writers `store` a new `Arc<LivePlan>`, readers `load()`.
+pub type SharedPlan = Arc<ArcSwap<LivePlan>>;
+
+/// A CDN picked for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pick<'a> {
+    /// The client's region (`DEFAULT` when no prefix holds its address).
+    pub region: &'a Name,
+    /// The CDN, or `None` when the customer is unknown or its cell is empty (every CDN
+    /// it allows is unavailable there).
+    pub cdn: Option<&'a Name>,
+}
+
+impl LivePlan {
+    /// Publishes `plan` with the region table built from `regions` (spec §2 definitions).
+    /// A prefix listed under two regions goes to the later one, as in the DNS engine.
+    pub fn new(generation: u64, plan: Plan, regions: &[RegionDef]) -> Self {
+        let mut table = RegionTable::new();
+        let mut region_names: Vec<Name> = Vec::with_capacity(regions.len());
+        for def in regions {
+            let id = match region_names.iter().position(|n| *n == def.name) {
+                Some(i) => i,
+                None => {
+                    region_names.push(def.name.clone());
+                    region_names.len() - 1
+                }
+            };
+            for net in &def.prefixes {
+                table.insert(*net, id as u32);
+            }
+        }
+        Self {
+            generation,
+            plan,
+            regions: table,
+            region_names,
+            default_region: default_region(),
+        }
+    }
+
+    /// Wraps `self` as a fresh shared handle.
+    pub fn shared(self) -> SharedPlan {
+        Arc::new(ArcSwap::from_pointee(self))
+    }
+
+    /// Increases with every plan the control component publishes.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The region of `client` by longest-prefix match, `DEFAULT` for the rest.
+    pub fn region_of(&self, client: IpAddr) -> &Name {
+        match self.regions.lookup(client) {
+            Some(m) => &self.region_names[m.region as usize],
+            None => &self.default_region,
+        }
+    }
+
+    /// The shares for `customer` in `region`; a region the plan has no cell for falls
+    /// back to `DEFAULT`'s cell.
+    pub fn shares(&self, customer: &DnsName, region: &str) -> Option<&[Share]> {
+        self.plan
+            .weights(customer, region)
+            .or_else(|| self.plan.weights(customer, self.default_region.as_str()))
+    }
+
+    /// Picks a CDN for `customer` and `client`: stable for that pair while the plan is
+    /// unchanged, spread over clients by the weights.
+    pub fn pick(&self, customer: &DnsName, client: IpAddr) -> Pick<'_> {
+        let region = self.region_of(client);
+        let cdn = self
+            .shares(customer, region.as_str())
+            .and_then(|shares| pick_share(shares, draw(customer, client)));
+        Pick { region, cdn }
+    }
+}
+
+/// A point in [0, 1) from the pair, fixed for a build (SipHash with zero keys).
+fn draw(customer: &DnsName, client: IpAddr) -> f64 {
+    let mut h = std::hash::DefaultHasher::new();
+    client.hash(&mut h);
+    customer.as_str().hash(&mut h);
+    // 53 high bits make an exact f64 in [0, 1).
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The share whose cumulative weight interval holds `x`.
+fn pick_share(shares: &[Share], x: f64) -> Option<&Name> {
+    let total: f64 = shares.iter().map(|s| s.weight).sum();
+    let mut at = x * total;
+    for s in shares {
+        if at < s.weight {
+            return Some(&s.cdn);
+        }
+        at -= s.weight;
+    }
+    shares.last().map(|s| &s.cdn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use broker_config::AgentFiles;
+
+    use super::*;
+    use crate::balance::{BalanceConfig, Demand, balance};
+    use crate::model::Model;
+
+    fn live() -> LivePlan {
+        let files = AgentFiles::parse(
+            "ADD REG FRANCE { 198.54.234.0, 23; 2001:db8::,32; }!",
+            "ADD CDN C:400000 {A:192.0.2.10} [ FRANCE:90; DEFAULT:90; ]!
+             ADD CDN G:100000 {A:198.51.100.7} [ FRANCE:90; DEFAULT:90; ]!",
+            "ADD CST img.xyz.com [ C; G; ]!",
+        )
+        .unwrap();
+        let model = Model::from_agent_files(&files).unwrap();
+        let plan = balance(
+            &model,
+            &Demand::new(),
+            &BalanceConfig::default(),
+            Duration::ZERO,
+            None,
+        );
+        let regions: Vec<_> = files
+            .regions
+            .regions
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        LivePlan::new(1, plan, &regions)
+    }
+
+    #[test]
+    fn regions_by_longest_prefix_and_default() {
+        let live = live();
+        assert_eq!(
+            live.region_of("198.54.235.1".parse().unwrap()).as_str(),
+            "FRANCE"
+        );
+        assert_eq!(
+            live.region_of("2001:db8::1".parse().unwrap()).as_str(),
+            "FRANCE"
+        );
+        assert_eq!(
+            live.region_of("10.1.2.3".parse().unwrap()).as_str(),
+            "DEFAULT"
+        );
+    }
+
+    #[test]
+    fn picks_are_stable_and_follow_weights() {
+        let live = live();
+        let customer = DnsName::new("img.xyz.com").unwrap();
+        let shares = live.shares(&customer, "FRANCE").unwrap().to_vec();
+        let c_weight = shares
+            .iter()
+            .find(|s| s.cdn.as_str() == "C")
+            .unwrap()
+            .weight;
+        let mut to_c = 0u32;
+        let n = 20_000u32;
+        for i in 0..n {
+            let client = IpAddr::from([198, 54, 234 + (i >> 8 & 1) as u8, i as u8]);
+            let client = if i >= 512 {
+                IpAddr::from(std::net::Ipv6Addr::from(
+                    (0x2001_0db8_u128 << 96) | u128::from(i),
+                ))
+            } else {
+                client
+            };
+            let first = live.pick(&customer, client);
+            assert_eq!(first.region.as_str(), "FRANCE");
+            assert_eq!(first, live.pick(&customer, client), "stable per client");
+            to_c += u32::from(first.cdn.unwrap().as_str() == "C");
+        }
+        let share = f64::from(to_c) / f64::from(n);
+        assert!(
+            (share - c_weight).abs() < 0.02,
+            "C got {share}, planned {c_weight}"
+        );
+    }
+
+    #[test]
+    fn unknown_customer_has_no_pick() {
+        let live = live();
+        let other = DnsName::new("www.other.com").unwrap();
+        assert_eq!(live.pick(&other, "10.0.0.1".parse().unwrap()).cdn, None);
+    }
+}
