@@ -8,8 +8,9 @@ use broker_config::Name;
 
 use crate::authority::Authority;
 use crate::back_door::{BackDoor, BackDoorError};
-use crate::host::{HostError, canonical_host};
+use crate::host::HostError;
 use crate::origin_key::OriginKey;
+use crate::own_endpoint::{EdgeAddress, Target};
 
 /// One `[[edge.offloader]]` in plain values (the caller converts its TOML model).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,16 +97,17 @@ pub enum EdgeMapError {
         /// The canonical origin key.
         origin: String,
     },
-    /// An origin that is one of the edge's own names: serving it would fetch from itself.
-    #[error("offloader {offloader:?}: origin {origin:?} is a name of this edge")]
+    /// An origin that is one of the edge's own names or addresses (with its port).
+    #[error("offloader {offloader:?}: origin {origin:?} is a name or address of this edge")]
     OriginIsEdgeName {
         /// The offloader.
         offloader: String,
         /// The canonical origin key.
         origin: String,
     },
-    /// A back door that points at one of the edge's own names: a fetch loop.
-    #[error("offloader {offloader:?}: back door of {origin:?} is a name of this edge")]
+    /// A back door that points at one of the edge's own names, or at an address and port
+    /// of it: a fetch loop.
+    #[error("offloader {offloader:?}: back door of {origin:?} is this edge")]
     BackDoorLoops {
         /// The offloader.
         offloader: String,
@@ -200,17 +202,22 @@ pub struct EdgeMap {
 }
 
 impl EdgeMap {
-    /// Builds the map from the offloaders and the edge's other names (`own_names`, e.g.
-    /// its status-report host), which no origin or back door may be. Reports every problem
-    /// found, not only the first.
+    /// Builds the map from the offloaders and the edge's other names and addresses
+    /// (`own_names`, `host` or `host:port`: its listen and status addresses, its status
+    /// host name, other CDNs' names), which no origin or back door may be. A name is the
+    /// edge at every port; an IP address only at its port, or at 80 and 443 when written
+    /// without one (see `own_endpoint`). Reports every problem found, not only the first.
     pub fn new(
         specs: impl IntoIterator<Item = OffloaderSpec>,
         own_names: &[&str],
     ) -> Result<Self, EdgeMapErrors> {
         let mut builder = Builder::default();
         for name in own_names {
-            match canonical_host(name) {
-                Ok(host) => builder.own_names.push(host.into_owned()),
+            match Authority::parse(name) {
+                Ok(own) => match EdgeAddress::of(own.host(), own.port()) {
+                    Some(address) => builder.own_addresses.push(address),
+                    None => builder.own_names.push(own.host().to_owned()),
+                },
                 Err(source) => builder.errors.push(EdgeMapError::BadHost {
                     offloader: String::new(),
                     input: (*name).to_owned(),
@@ -242,7 +249,10 @@ impl EdgeMap {
 
 struct Builder {
     map: EdgeMap,
+    /// DNS names: the edge at every port.
     own_names: Vec<String>,
+    /// IP addresses: the edge at their port (or 80 and 443).
+    own_addresses: Vec<EdgeAddress>,
     errors: Vec<EdgeMapError>,
 }
 
@@ -256,6 +266,7 @@ impl Default for Builder {
                 suffixes: Vec::new(),
             },
             own_names: Vec::new(),
+            own_addresses: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -430,7 +441,7 @@ impl Builder {
             .sort_by_key(|s| std::cmp::Reverse(s.dotted.len()));
     }
 
-    /// True when canonical `host` is a name this edge answers to.
+    /// True when canonical DNS name `host` is a name this edge answers to.
     fn is_edge_name(&self, host: &str) -> bool {
         self.map.names.contains_key(host)
             || self.own_names.iter().any(|n| n == host)
@@ -441,15 +452,36 @@ impl Builder {
                 .any(|s| host.ends_with(&*s.dotted) || host == &s.dotted[1..])
     }
 
+    /// True when a connection to canonical `host` at one of `ports` reaches this edge:
+    /// a name of it at any port, an address of it at its port.
+    fn is_edge(&self, host: &str, ports: &[u16], addresses: &[EdgeAddress]) -> bool {
+        match Target::of(host) {
+            Target::Name(name) => self.is_edge_name(name),
+            target => addresses
+                .iter()
+                .any(|a| ports.iter().any(|&p| a.reaches(target, p))),
+        }
+    }
+
     fn check_loops(&mut self) {
+        // The edge's addresses: its own, and its exact names that are IP literals.
+        let mut addresses = self.own_addresses.clone();
+        addresses.extend(
+            self.map
+                .names
+                .iter()
+                .filter_map(|(host, route)| EdgeAddress::of(host, route.port)),
+        );
         let mut found = Vec::new();
         for off in &self.map.offloaders {
             for (key, back_door) in &off.origins {
                 let offloader = off.name.to_string();
                 let origin = key.as_str().to_owned();
-                if self.is_edge_name(key.host()) {
+                // An origin key without a port is requested at either default port.
+                let key_ports = key.port().map_or([80, 443], |p| [p, p]);
+                if self.is_edge(key.host(), &key_ports, &addresses) {
                     found.push(EdgeMapError::OriginIsEdgeName { offloader, origin });
-                } else if self.is_edge_name(back_door.host()) {
+                } else if self.is_edge(back_door.host(), &[back_door.port()], &addresses) {
                     found.push(EdgeMapError::BackDoorLoops { offloader, origin });
                 }
             }
@@ -610,6 +642,100 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// The example deployment of G: edge and origin on one address, different ports.
+    fn spec_on_one_address(back_door: &str) -> OffloaderSpec {
+        OffloaderSpec {
+            name: "C".into(),
+            embedded_hosts: vec!["127.0.0.1:8090".into()],
+            origins: vec![("img.xyz.com".into(), back_door.into())],
+            ..OffloaderSpec::default()
+        }
+    }
+
+    fn loops(back_door: &str, own: &[&str]) -> bool {
+        let found = errors(vec![spec_on_one_address(back_door)], own);
+        assert!(
+            found
+                .iter()
+                .all(|e| matches!(e, EdgeMapError::BackDoorLoops { .. })),
+            "{found:?}"
+        );
+        !found.is_empty()
+    }
+
+    #[test]
+    fn an_address_is_the_edge_only_at_its_port() {
+        let own = ["127.0.0.1:8090", "127.0.0.1:8443"];
+        assert!(!loops("http://127.0.0.1:8000", &own));
+        assert!(
+            !loops("http://127.0.0.1", &own),
+            "port 80 is not the edge's"
+        );
+        assert!(loops("http://127.0.0.1:8090", &own), "the edge name's port");
+        assert!(
+            loops("http://127.0.0.1:8090", &[]),
+            "an embedded host alone"
+        );
+        assert!(loops("https://127.0.0.1:8443", &own), "the status listener");
+        assert!(loops("http://0x7f.1:8443", &own), "another spelling");
+        assert!(loops("http://[::ffff:127.0.0.1]:8090", &own));
+        assert!(loops("http://localhost:8090", &own));
+        assert!(loops("http://0.0.0.0:8090", &own));
+        assert!(!loops("http://127.0.0.2:8090", &own), "another address");
+    }
+
+    #[test]
+    fn an_address_without_a_port_is_the_edge_at_the_default_ports() {
+        let own = ["10.0.0.5"];
+        assert!(loops("http://10.0.0.5", &own));
+        assert!(loops("https://10.0.0.5", &own));
+        assert!(loops("http://10.0.0.5:443", &own));
+        assert!(!loops("http://10.0.0.5:8000", &own));
+    }
+
+    #[test]
+    fn an_unspecified_listen_address_catches_loopback_back_doors() {
+        let own = ["0.0.0.0:8090"];
+        assert!(loops("http://127.0.0.1:8090", &own));
+        assert!(loops("http://[::1]:8090", &own));
+        assert!(!loops("http://127.0.0.1:8000", &own));
+    }
+
+    #[test]
+    fn a_name_is_the_edge_at_every_port() {
+        let own = ["status.cdn-g.example:8443", "g.example"];
+        assert!(loops("http://status.cdn-g.example:8000", &own));
+        assert!(loops("http://g.example:8000", &own));
+        assert!(!loops("http://img-real.xyz.com:8090", &own));
+        let mut spec = spec_c();
+        spec.origins
+            .push(("a.com".into(), "http://foo.cdn-g.example:8000".into()));
+        assert!(matches!(
+            errors(vec![spec], &[])[..],
+            [EdgeMapError::BackDoorLoops { .. }]
+        ));
+    }
+
+    #[test]
+    fn an_ip_origin_conflicts_only_at_the_edge_port() {
+        let mut spec = spec_on_one_address("http://10.9.9.9");
+        spec.origins = vec![
+            ("127.0.0.1:8000".into(), "http://10.9.9.9".into()),
+            ("127.0.0.1".into(), "http://10.9.9.9".into()),
+            ("127.0.0.1:8090".into(), "http://10.9.9.9".into()),
+        ];
+        let found = errors(vec![spec], &["127.0.0.1"]);
+        let mut origins: Vec<_> = found
+            .iter()
+            .map(|e| match e {
+                EdgeMapError::OriginIsEdgeName { origin, .. } => origin.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        origins.sort_unstable();
+        assert_eq!(origins, ["127.0.0.1", "127.0.0.1:8090"]);
     }
 
     #[test]

@@ -36,8 +36,10 @@
 //!   rest is normalised like a browser (`\` is `/`, `.`/`..`/`%2e` segments resolved and
 //!   clamped at `/`), so `..` never climbs into the origin segment.
 //! - Semantic names must hold a host name, not an IP literal.
-//! - Origins and back doors may not be the edge's own names ([`EdgeMap::new`] checks), so
-//!   the edge never fetches from itself.
+//! - Origins and back doors may not be the edge itself ([`EdgeMap::new`] checks): not one
+//!   of its names at any port, nor one of its IP addresses at a port it answers on there
+//!   (so an origin on `127.0.0.1:8000` may sit beside an edge on `127.0.0.1:8090`); the
+//!   edge never fetches from itself.
 //! - Request targets longer than [`MAX_TARGET_LEN`] are refused.
 //!
 //! # Example
@@ -89,6 +91,7 @@ mod edge_map;
 mod encode;
 mod host;
 mod origin_key;
+mod own_endpoint;
 mod partner_form;
 mod path;
 mod scheme;

@@ -73,7 +73,16 @@ impl EdgeSettings {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         });
-        let map = EdgeMap::new(specs, &[])?;
+        // The edge's own listen addresses are no back door (a loop). Port 0 is skipped:
+        // the port is chosen at bind time, and the kernel's ephemeral ports are not ones
+        // an origin is configured on.
+        let own: Vec<String> = std::iter::once(role.listen)
+            .chain(role.status)
+            .filter(|addr| addr.port() != 0)
+            .map(|addr| addr.to_string())
+            .collect();
+        let own: Vec<&str> = own.iter().map(String::as_str).collect();
+        let map = EdgeMap::new(specs, &own)?;
         let offloaders = role
             .offloaders
             .iter()
