@@ -116,6 +116,24 @@ pub struct ProxyRole {
     pub trusted_proxies: Vec<IpNet>,
     /// Prometheus endpoint.
     pub metrics: Option<SocketAddr>,
+    /// Where clients connect over TLS (added key, not in spec §7's list): the certificate
+    /// is chosen among `tls` by SNI; HTTP/2 or HTTP/1.1 by ALPN.
+    pub https_listen: Option<SocketAddr>,
+    /// Certificates of the sites served on `https_listen` (added key; required, one entry
+    /// at least, when `https_listen` is set).
+    pub tls: Vec<SiteTls>,
+    /// Trust roots (PEM) for `https://` origins besides the system's (added key).
+    pub origin_ca: Option<PathBuf>,
+}
+
+/// One entry of `[proxy] tls = [{ names = [...], cert = "...", key = "..." }]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteTls {
+    /// Host names the certificate is served for, lower-case; `*.example.com` matches one
+    /// label below `example.com`.
+    pub names: Vec<String>,
+    /// The certificate chain and key.
+    pub files: TlsFiles,
 }
 
 /// `[[partner]]`: a CDN we may offload to.
@@ -257,6 +275,13 @@ impl Deployment {
                 files.push(("control.tls.cert", &tls.cert));
                 files.push(("control.tls.key", &tls.key));
             }
+        }
+        if let Some(proxy) = &self.proxy {
+            for t in &proxy.tls {
+                files.push(("proxy.tls.cert", &t.files.cert));
+                files.push(("proxy.tls.key", &t.files.key));
+            }
+            files.extend(proxy.origin_ca.as_deref().map(|ca| ("proxy.origin_ca", ca)));
         }
         for p in &self.partners {
             files.extend(p.ca.as_deref().map(|ca| ("partner.ca", ca)));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use broker_config::deploy::{
     ControlRole, Customer, Deployment, DnsRole, EdgeRole, HostPort, HttpUrl, Node, Offloader,
-    Partner, ProxyRole, Scheme, TlsFiles, Token, UrlForm, UrlHost,
+    Partner, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm, UrlHost,
 };
 use broker_config::{DnsName, Name};
 use proptest::collection::{btree_map, vec};
@@ -260,24 +260,42 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
         vec(socket(), 0..3),
         vec((ip(), 0u8..=128), 0..3),
         of(socket()),
+        of(socket()),
+        vec((vec(dns_name(), 1..3), tls()), 1..3),
+        of(path()),
     )
-        .prop_map(|(listen, ports, trusted, metrics)| ProxyRole {
-            listen,
-            // Names filled in by `deployment` once the partners are known.
-            special_ports: ports
-                .into_iter()
-                .enumerate()
-                .map(|(i, a)| (Name::new(&format!("port{i}")).unwrap(), a))
-                .collect(),
-            trusted_proxies: trusted
-                .into_iter()
-                .map(|(ip, len)| {
-                    let max = if ip.is_ipv4() { 32 } else { 128 };
-                    ipnet::IpNet::new(ip, len.min(max)).unwrap().trunc()
-                })
-                .collect(),
-            metrics,
-        })
+        .prop_map(
+            |(listen, ports, trusted, metrics, https, tls, origin_ca)| ProxyRole {
+                listen,
+                // Names filled in by `deployment` once the partners are known.
+                special_ports: ports
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| (Name::new(&format!("port{i}")).unwrap(), a))
+                    .collect(),
+                trusted_proxies: trusted
+                    .into_iter()
+                    .map(|(ip, len)| {
+                        let max = if ip.is_ipv4() { 32 } else { 128 };
+                        ipnet::IpNet::new(ip, len.min(max)).unwrap().trunc()
+                    })
+                    .collect(),
+                metrics,
+                // `tls` is required with `https_listen` only.
+                tls: match https {
+                    Some(_) => tls
+                        .into_iter()
+                        .map(|(names, files)| SiteTls {
+                            names: names.iter().map(|n| n.to_string()).collect(),
+                            files,
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                },
+                https_listen: https,
+                origin_ca,
+            },
+        )
 }
 
 fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
@@ -352,6 +370,7 @@ fn make_valid(mut d: Deployment) -> Deployment {
         next(&mut p.listen);
         p.special_ports.values_mut().for_each(&mut next);
         p.metrics.iter_mut().for_each(&mut next);
+        p.https_listen.iter_mut().for_each(&mut next);
     }
     if let Some(e) = &mut d.edge {
         next(&mut e.listen);

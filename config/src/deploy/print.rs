@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::raw::{
     RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode, RawOffloader, RawPartner,
-    RawProxy, RawTls, S, StrMap,
+    RawProxy, RawSiteTls, RawTls, S, StrMap,
 };
 use super::values::TlsFiles;
 use super::{DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment};
@@ -44,6 +44,22 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             special_ports: map(&proxy.special_ports),
             trusted_proxies: list(&proxy.trusted_proxies),
             metrics: proxy.metrics.map(s),
+            https_listen: proxy.https_listen.map(s),
+            tls: proxy
+                .tls
+                .iter()
+                .map(|t| {
+                    Spanned::new(
+                        0..0,
+                        RawSiteTls {
+                            names: list(&t.names),
+                            cert: p.path(&t.files.cert),
+                            key: p.path(&t.files.key),
+                        },
+                    )
+                })
+                .collect(),
+            origin_ca: proxy.origin_ca.as_deref().map(|f| p.path(f)),
         }),
         partner: d
             .partners

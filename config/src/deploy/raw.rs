@@ -87,6 +87,21 @@ pub(crate) struct RawProxy {
     pub(crate) trusted_proxies: Vec<S<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) https_listen: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tls: Vec<S<RawSiteTls>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) origin_ca: Option<S<String>>,
+}
+
+/// One entry of `[proxy] tls`: a certificate and the site names it is served for.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSiteTls {
+    pub(crate) names: Vec<S<String>>,
+    pub(crate) cert: S<String>,
+    pub(crate) key: S<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -12,13 +12,13 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::error::{DeployError, DeployErrors, Problem};
 use super::locate::LineIndex;
 use super::raw::{
-    RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy, S,
-    StrMap,
+    RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy,
+    RawSiteTls, S, StrMap,
 };
-use super::values::{HostPort, Scheme};
+use super::values::{HostPort, Scheme, TlsFiles};
 use super::{
     ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole, Node,
-    Offloader, Partner, ProxyRole, UrlForm, parse_trusted,
+    Offloader, Partner, ProxyRole, SiteTls, UrlForm, parse_trusted,
 };
 
 mod cross_checks;
@@ -306,11 +306,49 @@ impl Checker<'_> {
             parsed
         });
         let metrics = self.opt_listener(&raw.metrics, "proxy.metrics");
+        let https_listen = self.opt_listener(&raw.https_listen, "proxy.https_listen");
+        if let (Some(at), true) = (&raw.https_listen, raw.tls.is_empty()) {
+            self.required(at.span(), "tls", "when `https_listen` is set");
+        }
+        let tls: Vec<Option<SiteTls>> = raw.tls.iter().map(|t| self.site_tls(t)).collect();
+        let tls: Option<Vec<SiteTls>> = tls.into_iter().collect();
+        let origin_ca = raw.origin_ca.as_ref().map(|p| self.path(p));
         Some(ProxyRole {
             listen: listen?,
             special_ports: special_ports?,
             trusted_proxies: trusted?,
             metrics: metrics?,
+            https_listen: https_listen?,
+            tls: tls?,
+            origin_ca: origin_ca.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    /// One `[proxy] tls` entry: names (a host name, or `*.` and one), certificate, key.
+    fn site_tls(&mut self, raw: &S<RawSiteTls>) -> Option<SiteTls> {
+        let r = raw.get_ref();
+        if r.names.is_empty() {
+            self.invalid(raw.span(), Problem::BadValue("`names` lists no host name"));
+        }
+        let names = self.all(&r.names, |ck, n| {
+            let text = n.get_ref();
+            let bare = text.strip_prefix("*.").unwrap_or(text);
+            match crate::name::DnsName::new(bare) {
+                Ok(_) => Some(text.trim_end_matches('.').to_ascii_lowercase()),
+                Err(e) => {
+                    ck.invalid(n.span(), Problem::BadValue(e));
+                    None
+                }
+            }
+        });
+        let cert = self.path(&r.cert);
+        let key = self.path(&r.key);
+        Some(SiteTls {
+            names: names?,
+            files: TlsFiles {
+                cert: cert?,
+                key: key?,
+            },
         })
     }
 
