@@ -69,15 +69,27 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
                 .context("[edge]")
         });
     }
-    // The front proxy ([proxy], issue 4) and the control component ([control]) start
-    // here when their servers exist; until then say so rather than pretend.
-    for (present, role) in [
-        (deployment.proxy.is_some(), "[proxy]"),
-        (deployment.control.is_some(), "[control]"),
-    ] {
-        if present {
-            tracing::warn!("{role} is not implemented in `run` yet: not started");
+    // [control] starts before [proxy]: a front proxy in this process reads its plan.
+    let control_plan: Option<broker_policy::live::SharedPlan> = match &deployment.control {
+        Some(_) => {
+            let (control, serving) = broker_control::Control::start(&deployment, shutdown.clone())
+                .await
+                .context("[control]")?;
+            roles.spawn(async move {
+                serving.await;
+                Ok(())
+            });
+            Some(control.plan())
         }
+        None => None,
+    };
+    // The front proxy ([proxy], issue 4) starts here when its server exists, with
+    // `control_plan` when [control] runs here; until then say so rather than pretend.
+    if deployment.proxy.is_some() {
+        tracing::warn!(
+            control_plan = control_plan.is_some(),
+            "[proxy] is not implemented in `run` yet: not started"
+        );
     }
     if roles.is_empty() {
         anyhow::bail!("{}: no role to run", args.config.display());

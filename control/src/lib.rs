@@ -1,1 +1,279 @@
-//! placeholder
+//! broker-control: the control component of cdnbroker (the seed's "Control"), the
+//! `[control]` role of `cdnbroker run --config`.
+//!
+//! It owns the model of CDNs, customers and regions (`broker_policy::model`) and keeps
+//! a load-balancing plan of it in force everywhere:
+//!
+//! - **config agent**: reads `regions.txt`, `cdn.txt`, `customer.txt` (spec §2) at start
+//!   and on reset; a bad file is refused with `FILE:LINE:COL: message` and changes nothing.
+//! - **load agent**: polls each `[[partner]]`'s status reports (spec §4) over HTTPS with
+//!   its bearer token every [`ControlSettings::poll_period`]. A failed poll changes no
+//!   figure; once a partner's feedback is older than the staleness limit it is put back
+//!   on the capacity `cdn.txt` reserved, which the balancer then trusts less and less.
+//! - **alert receiver**: `POST /alert` over HTTPS on `[control] alerts` (spec §4); an
+//!   alert is applied and the new plan published before the 204 goes out.
+//! - **management interface**: spec §3 batches over TCP on `[control] management`,
+//!   `AUTH <token>` first, answered `OK <generation>` or `ERR LINE:COL message`.
+//! - **HTTP API** on `[control] api`: the same operations in JSON or §3 text, the state,
+//!   `/metrics` (see the `api` module for routes; `api::ui` is the seam for an operator
+//!   page).
+//! - **engine drivers**: one per `[control] engines` entry, each bringing its DNS engine
+//!   to the newest plan with spec §1 transactions (whole tables first and after a
+//!   failure, `UPDATE CVG` diffs otherwise), retrying with capped back-off.
+//!
+//! # The event loop
+//!
+//! Every agent sends its events over one channel to a single task that owns the model:
+//! management batches and API operations (all or nothing), resets, poll results,
+//! alerts, and a timer tick. An event that changes the model re-runs
+//! `broker_policy::balance::balance` with the plan in force (hysteresis); a changed plan
+//! gets the next generation and is published at once, as a new
+//! [`LivePlan`](broker_policy::live::LivePlan) swapped into the [`SharedPlan`] that
+//! in-process proxies read ([`Control::plan`]), and to the engine drivers.
+//!
+//! # Ports
+//!
+//! [`Control::start`] binds every port of the role before it returns and prints each on
+//! stdout (`control-api ADDR`, `management ADDR`, `alerts ADDR`), so a deployment may ask
+//! for port 0. The future it returns serves until the shutdown token is cancelled.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), broker_control::ControlError> {
+//! use broker_config::deploy::Deployment;
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let deployment = Deployment::read("examples/c.toml".as_ref()).expect("a valid file");
+//! let shutdown = CancellationToken::new();
+//! let (control, serving) = broker_control::Control::start(&deployment, shutdown.clone()).await?;
+//! let plan = control.plan(); // what a front proxy in this process reads
+//! println!("plan generation {}", plan.load().generation());
+//! serving.await;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod alert_receiver;
+mod api;
+mod command;
+mod config_agent;
+mod core;
+mod dns_names;
+mod engine_driver;
+mod error;
+mod feedback;
+mod http_server;
+mod load_agent;
+mod management;
+mod metrics;
+mod settings;
+mod state_view;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use broker_config::deploy::Deployment;
+use broker_policy::live::SharedPlan;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+pub use config_agent::ConfigError;
+pub use engine_driver::EngineStatus;
+pub use error::{ControlError, TlsError};
+pub use settings::ControlSettings;
+pub use state_view::{
+    CdnView, CustomerView, GroupView, PartnerView, PlanView, RegionView, StateView,
+};
+
+use crate::alert_receiver::AlertReceiver;
+use crate::api::Api;
+use crate::config_agent::ConfigPaths;
+use crate::core::Core;
+use crate::dns_names::DnsNames;
+use crate::engine_driver::Driver;
+use crate::management::Management;
+use crate::metrics::Metrics;
+
+/// Room for this many events in the loop's channel before agents wait.
+const COMMAND_QUEUE: usize = 1024;
+
+/// A started control component: its plan and where it listens.
+pub struct Control {
+    plan: SharedPlan,
+    api: Option<SocketAddr>,
+    management: Option<SocketAddr>,
+    alerts: Option<SocketAddr>,
+    engines: Vec<watch::Receiver<EngineStatus>>,
+}
+
+impl Control {
+    /// Starts the `[control]` role of `deployment` with the default settings: reads the
+    /// agent files, makes the first plan, binds every port (printing them). The returned
+    /// future runs the event loop, agents and drivers until `shutdown`.
+    pub async fn start(
+        deployment: &Deployment,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, impl Future<Output = ()> + Send + 'static), ControlError> {
+        Self::start_with(deployment, ControlSettings::default(), shutdown).await
+    }
+
+    /// [`Control::start`] with explicit periods and tuning.
+    pub async fn start_with(
+        deployment: &Deployment,
+        settings: ControlSettings,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, impl Future<Output = ()> + Send + 'static), ControlError> {
+        let role = deployment.control.as_ref().ok_or(ControlError::NoRole)?;
+        let paths = ConfigPaths::of(role);
+        let loaded = config_agent::read(&paths)?;
+        let metrics = Arc::new(Metrics::new());
+        let names = DnsNames::of(&deployment.customers);
+        let clock = Instant::now();
+        let core = Core::new(
+            settings.clone(),
+            paths,
+            loaded,
+            &deployment.partners,
+            names.clone(),
+            Arc::clone(&metrics),
+            clock,
+        );
+        let plan = core.shared();
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let mut tasks: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = Vec::new();
+
+        let names = Arc::new(names);
+        let mut engines = Vec::new();
+        for &addr in &role.engines {
+            let (status, seen) = watch::channel(EngineStatus::new(addr));
+            engines.push(seen);
+            let driver = Driver {
+                addr,
+                plans: core.subscribe(),
+                status,
+                names: Arc::clone(&names),
+                settings: settings.clone(),
+                metrics: Arc::clone(&metrics),
+            };
+            tasks.push(Box::pin(driver.run(shutdown.clone())));
+        }
+        for poller in load_agent::pollers(&deployment.partners, &settings)? {
+            tasks.push(Box::pin(poller.run(tx.clone(), clock, shutdown.clone())));
+        }
+
+        let token = role.token.clone();
+        let mut control = Self {
+            plan,
+            api: None,
+            management: None,
+            alerts: None,
+            engines: engines.clone(),
+        };
+        if let (Some(addr), Some(token)) = (role.api, token.clone()) {
+            let listener = bind("api", addr).await?;
+            control.api = Some(local(&listener, addr));
+            let api = Arc::new(Api {
+                token,
+                commands: tx.clone(),
+                engines,
+                metrics: Arc::clone(&metrics),
+                max_body: settings.max_batch_bytes,
+            });
+            let handler = move |req| Arc::clone(&api).handle(req);
+            tasks.push(Box::pin(http_server::serve(
+                listener,
+                None,
+                handler,
+                shutdown.clone(),
+            )));
+        }
+        if let (Some(addr), Some(token)) = (role.management, token) {
+            let listener = bind("management", addr).await?;
+            control.management = Some(local(&listener, addr));
+            let management = Management {
+                token,
+                commands: tx.clone(),
+                idle: settings.management_idle,
+                max_bytes: settings.max_batch_bytes,
+            };
+            tasks.push(Box::pin(management.serve(listener, shutdown.clone())));
+        }
+        if let (Some(addr), Some(files)) = (role.alerts, &role.tls) {
+            let config = tls::server_config(&files.cert, &files.key)?;
+            let listener = bind("alerts", addr).await?;
+            control.alerts = Some(local(&listener, addr));
+            let receiver = Arc::new(AlertReceiver::new(
+                &deployment.partners,
+                tx.clone(),
+                Arc::clone(&metrics),
+            ));
+            let handler = move |req| Arc::clone(&receiver).handle(req);
+            tasks.push(Box::pin(http_server::serve(
+                listener,
+                Some(TlsAcceptor::from(config)),
+                handler,
+                shutdown.clone(),
+            )));
+        }
+        drop(tx);
+        tasks.push(Box::pin(core.run(rx, shutdown)));
+
+        for (what, addr) in [
+            ("control-api", control.api),
+            ("management", control.management),
+            ("alerts", control.alerts),
+        ] {
+            if let Some(a) = addr {
+                println!("{what} {a}");
+            }
+        }
+        let serving = async move {
+            let mut set = JoinSet::new();
+            for t in tasks {
+                set.spawn(t);
+            }
+            while set.join_next().await.is_some() {}
+        };
+        Ok((control, serving))
+    }
+
+    /// The plan in force, as in-process proxies read it; swapped on every change.
+    pub fn plan(&self) -> SharedPlan {
+        Arc::clone(&self.plan)
+    }
+
+    /// Where the HTTP API listens, if it is open.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api
+    }
+
+    /// Where the management interface listens, if it is open.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.management
+    }
+
+    /// Where the alert receiver listens, if it is open.
+    pub fn alerts_addr(&self) -> Option<SocketAddr> {
+        self.alerts
+    }
+
+    /// Each driven engine's status, in `[control] engines` order; a receiver wakes on
+    /// every change.
+    pub fn engines(&self) -> Vec<watch::Receiver<EngineStatus>> {
+        self.engines.clone()
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ControlError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ControlError::Bind { what, addr, source })
+}
+
+fn local(listener: &TcpListener, asked: SocketAddr) -> SocketAddr {
+    listener.local_addr().unwrap_or(asked)
+}

@@ -1,0 +1,175 @@
+//! The HTTP API on `[control] api`: JSON over the same operations as the management
+//! interface (spec §3), the state, and `/metrics`. Every `/api/` route needs
+//! `Authorization: Bearer <[control] token>` (401 otherwise).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/state` | the model, plan, partners and engines ([`crate::StateView`]) |
+//! | `GET /api/engines` | the engines' status only |
+//! | `POST /api/events` | a batch: §3 text (`text/plain`), or JSON operations (`application/json`, see `ops`); 200 `{"generation": N}`, or 400 `{"error": "LINE:COL message"}` and nothing changed |
+//! | `POST /api/reset` | re-reads the agent files; 400 `{"error": "... FILE:LINE:COL: message"}` and nothing changed |
+//! | `GET /metrics` | Prometheus text, no token (it holds counters and names only) |
+//!
+//! Routes live here; pages for people (an operator page) plug in at [`ui`], which is
+//! asked first and serves nothing yet.
+
+mod ops;
+pub(crate) mod ui;
+
+use std::sync::Arc;
+
+use broker_config::Events;
+use broker_config::deploy::Token;
+use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::command::{BatchError, Command};
+use crate::engine_driver::EngineStatus;
+use crate::http_server::{Body, bearer, json, read_body, text};
+use crate::metrics::Metrics;
+use crate::tls::same_secret;
+
+/// The API's view of the component.
+pub(crate) struct Api {
+    pub(crate) token: Token,
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) engines: Vec<watch::Receiver<EngineStatus>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) max_body: usize,
+}
+
+impl Api {
+    pub(crate) async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path().to_owned();
+        if path == "/metrics" {
+            return if req.method() == Method::GET {
+                let mut resp = text(StatusCode::OK, self.metrics.encode());
+                resp.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                resp
+            } else {
+                text(StatusCode::METHOD_NOT_ALLOWED, "only GET /metrics\n")
+            };
+        }
+        if let Some(resp) = ui::handle(&req) {
+            return resp;
+        }
+        if !path.starts_with("/api/") {
+            return text(StatusCode::NOT_FOUND, "see /api/state\n");
+        }
+        let authorised =
+            bearer(&req).is_some_and(|t| same_secret(t.as_bytes(), self.token.expose().as_bytes()));
+        if !authorised {
+            let mut resp = json(
+                StatusCode::UNAUTHORIZED,
+                &json!({"error": "Authorization: Bearer <token> is required"}),
+            );
+            resp.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"control\""),
+            );
+            return resp;
+        }
+        match (req.method().clone(), path.as_str()) {
+            (Method::GET, "/api/state") => self.state().await,
+            (Method::GET, "/api/engines") => json(StatusCode::OK, &self.engine_status()),
+            (Method::POST, "/api/events") => self.events(req).await,
+            (Method::POST, "/api/reset") => {
+                let (reply, answer) = oneshot::channel();
+                self.ask(Command::Reset { reply }, answer, None).await
+            }
+            (_, "/api/state" | "/api/engines" | "/api/events" | "/api/reset") => json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &json!({"error": "method not allowed"}),
+            ),
+            _ => json(StatusCode::NOT_FOUND, &json!({"error": "no such route"})),
+        }
+    }
+
+    fn engine_status(&self) -> Vec<EngineStatus> {
+        self.engines.iter().map(|e| e.borrow().clone()).collect()
+    }
+
+    async fn state(&self) -> Response<Body> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::State { reply }).await.is_err() {
+            return shutting_down();
+        }
+        match answer.await {
+            Ok(mut view) => {
+                view.engines = self.engine_status();
+                json(StatusCode::OK, &view)
+            }
+            Err(_) => shutting_down(),
+        }
+    }
+
+    async fn events(&self, req: Request<Incoming>) -> Response<Body> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let body = match read_body(req, self.max_body).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        let (events, text_form) = if is_json {
+            match ops::to_events(&body) {
+                Ok(events) => (events, false),
+                Err(e) => return json(StatusCode::BAD_REQUEST, &json!({"error": e})),
+            }
+        } else {
+            match Events::parse(&String::from_utf8_lossy(&body)) {
+                Ok(events) => (events, true),
+                Err(e) => {
+                    let error = format!("{} {}", e.pos, e.message);
+                    return json(StatusCode::BAD_REQUEST, &json!({"error": error}));
+                }
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        let ops = (!text_form).then_some(());
+        self.ask(Command::Batch { events, reply }, answer, ops)
+            .await
+    }
+
+    /// Sends `cmd` and answers with its outcome. With `ops`, errors name the JSON
+    /// operation (its index) instead of a line of text.
+    async fn ask(
+        &self,
+        cmd: Command,
+        answer: oneshot::Receiver<Result<u64, BatchError>>,
+        ops: Option<()>,
+    ) -> Response<Body> {
+        if self.commands.send(cmd).await.is_err() {
+            return shutting_down();
+        }
+        match answer.await {
+            Ok(Ok(generation)) => json(StatusCode::OK, &json!({"generation": generation})),
+            Ok(Err(e)) => {
+                let body = match ops {
+                    Some(()) => json!({
+                        "error": format!("ops[{}]: {}", e.pos.line.saturating_sub(1), e.message),
+                        "op": e.pos.line.saturating_sub(1),
+                    }),
+                    None => json!({"error": e.to_string()}),
+                };
+                json(StatusCode::BAD_REQUEST, &body)
+            }
+            Err(_) => shutting_down(),
+        }
+    }
+}
+
+fn shutting_down() -> Response<Body> {
+    json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({"error": "shutting down"}),
+    )
+}

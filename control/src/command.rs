@@ -1,0 +1,50 @@
+//! What the agents send the event loop, and what it answers.
+
+use std::fmt;
+use std::time::Duration;
+
+use broker_config::status::Alert;
+use broker_config::{Events, Name, Pos};
+use tokio::sync::oneshot;
+
+use crate::load_agent::Feedback;
+use crate::state_view::StateView;
+
+/// One event for the loop that owns the model.
+pub(crate) enum Command {
+    /// A management batch or API operations (spec §3): all applied, or none.
+    Batch {
+        events: Events,
+        reply: oneshot::Sender<Result<u64, BatchError>>,
+    },
+    /// Reload the agent files (API reset; `RESET!` comes as a batch).
+    Reset {
+        reply: oneshot::Sender<Result<u64, BatchError>>,
+    },
+    /// One poll of a partner's status reports, begun at `started` (control time).
+    Feedback {
+        partner: Name,
+        started: Duration,
+        result: Result<Feedback, String>,
+    },
+    /// A partner's alert, its sender already authenticated.
+    Alert {
+        alert: Alert,
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+    /// A view of the state for the API.
+    State { reply: oneshot::Sender<StateView> },
+}
+
+/// Why a batch changed nothing: printed `LINE:COL message`, as spec §3 answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BatchError {
+    pub(crate) pos: Pos,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.pos, self.message)
+    }
+}

@@ -1,0 +1,420 @@
+//! The event loop: one task owns the model and handles every [`Command`] in turn. An
+//! event that changes the model re-runs the balancer (with the plan in force, for
+//! hysteresis); when the plan changed it is published at once: a new [`LivePlan`] swapped
+//! into the [`SharedPlan`] the in-process proxies read, and a [`Published`] plan the
+//! engine drivers turn into transactions. A timer re-plans while some feedback is stale,
+//! so that a silent partner's share decays without any event.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker_config::deploy::Partner;
+use broker_config::events::Event;
+use broker_config::status::{Alert, StatusReport};
+use broker_config::transaction::{Located, RegionDef};
+use broker_config::{Events, Name, Pos, Scope};
+use broker_policy::balance::{Demand, balance};
+use broker_policy::live::{LivePlan, SharedPlan};
+use broker_policy::model::{CdnSpec, Model, ModelError};
+use broker_policy::plan::Plan;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{BatchError, Command};
+use crate::config_agent::{self, ConfigPaths, LoadedConfig};
+use crate::dns_names::DnsNames;
+use crate::feedback;
+use crate::load_agent::Feedback;
+use crate::metrics::Metrics;
+use crate::settings::ControlSettings;
+use crate::state_view;
+
+/// A plan as the engine drivers get it.
+#[derive(Debug)]
+pub(crate) struct Published {
+    /// Grows by one per published plan.
+    pub(crate) generation: u64,
+    pub(crate) plan: Plan,
+    /// The region definitions the plan's region names stand for.
+    pub(crate) regions: Arc<Vec<RegionDef>>,
+}
+
+/// What the loop knows of a partner besides the model.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartnerState {
+    /// Its status reports are polled.
+    pub(crate) polled: bool,
+    /// The last successful poll and when it was made.
+    pub(crate) last_ok: Option<(Duration, Feedback)>,
+    /// The last failed poll, when and why.
+    pub(crate) last_error: Option<(Duration, String)>,
+    /// The last alert, when and what.
+    pub(crate) last_alert: Option<(Duration, String)>,
+    /// When it last said `Unavailable`.
+    pub(crate) unavailable_at: Option<Duration>,
+    pub(crate) polls_ok: u64,
+    pub(crate) polls_failed: u64,
+    pub(crate) alerts: u64,
+}
+
+/// The state the event loop owns.
+pub(crate) struct Core {
+    pub(crate) settings: ControlSettings,
+    paths: ConfigPaths,
+    pub(crate) dns_names: DnsNames,
+    pub(crate) model: Model,
+    pub(crate) regions: Arc<Vec<RegionDef>>,
+    pub(crate) reserved: BTreeMap<Name, CdnSpec>,
+    pub(crate) plan: Plan,
+    pub(crate) generation: u64,
+    shared: SharedPlan,
+    published: watch::Sender<Arc<Published>>,
+    pub(crate) partners: BTreeMap<Name, PartnerState>,
+    started: Instant,
+    metrics: Arc<Metrics>,
+}
+
+impl Core {
+    /// The loop's state from the agent files read at start; plan generation 1.
+    pub(crate) fn new(
+        settings: ControlSettings,
+        paths: ConfigPaths,
+        loaded: LoadedConfig,
+        partners: &[Partner],
+        dns_names: DnsNames,
+        metrics: Arc<Metrics>,
+        started: Instant,
+    ) -> Self {
+        let partners: BTreeMap<Name, PartnerState> = partners
+            .iter()
+            .map(|p| {
+                let state = PartnerState {
+                    polled: p.status.is_some(),
+                    ..PartnerState::default()
+                };
+                (p.name.clone(), state)
+            })
+            .collect();
+        let mut model = loaded.model;
+        baseline(&mut model, &partners, &loaded.reserved);
+        let plan = first_plan(&model, &settings);
+        let regions = Arc::new(loaded.regions);
+        let shared = LivePlan::new(1, plan.clone(), &regions).shared();
+        let (published, _) = watch::channel(Arc::new(Published {
+            generation: 1,
+            plan: plan.clone(),
+            regions: Arc::clone(&regions),
+        }));
+        metrics.plan_generation.set(1);
+        Self {
+            settings,
+            paths,
+            dns_names,
+            model,
+            regions,
+            reserved: loaded.reserved,
+            plan,
+            generation: 1,
+            shared,
+            published,
+            partners,
+            started,
+            metrics,
+        }
+    }
+
+    pub(crate) fn shared(&self) -> SharedPlan {
+        Arc::clone(&self.shared)
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
+        self.published.subscribe()
+    }
+
+    /// Control time: since the loop's state was made.
+    pub(crate) fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Handles commands until `shutdown` or until every sender is gone.
+    pub(crate) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(self.settings.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    pub(crate) fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Batch { events, reply } => {
+                let _ = reply.send(self.on_batch(&events));
+            }
+            Command::Reset { reply } => {
+                self.metrics.event("reset");
+                let result = self.reload(Pos::new(1, 1)).map(|(model, loaded)| {
+                    self.commit_reload(model, loaded);
+                    self.replan()
+                });
+                let _ = reply.send(result);
+            }
+            Command::Feedback {
+                partner,
+                started,
+                result,
+            } => self.on_feedback(&partner, started, result),
+            Command::Alert { alert, reply } => {
+                let _ = reply.send(self.on_alert(&alert));
+            }
+            Command::State { reply } => {
+                let _ = reply.send(state_view::build(self));
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = self.now();
+        let stale_after = self.settings.balance.stale_after;
+        let any_stale = self
+            .model
+            .cdns()
+            .any(|c| feedback::is_stale(&self.model, c.name().as_str(), now, stale_after));
+        if any_stale {
+            self.replan();
+        }
+    }
+
+    /// A management batch or API operations: every event applies, or nothing changes.
+    fn on_batch(&mut self, events: &Events) -> Result<u64, BatchError> {
+        let now = self.now();
+        let mut model = self.model.clone();
+        let mut reloaded: Option<LoadedConfig> = None;
+        let mut reserved_totals: Vec<(Name, u64)> = Vec::new();
+        for ev in &events.events {
+            self.metrics.event(event_kind(&ev.value));
+            match &ev.value {
+                Event::Reset => {
+                    let (m, loaded) = self.reload(ev.pos)?;
+                    model = m;
+                    reserved_totals.clear();
+                    reloaded = Some(loaded);
+                }
+                other => {
+                    model.apply_event(other, now).map_err(|e| BatchError {
+                        pos: event_pos(ev, &e),
+                        message: e.to_string(),
+                    })?;
+                    // The operator's total capacity is the new reservation.
+                    if let Event::Capacity(f) = other
+                        && f.scope.value == Scope::Total
+                    {
+                        reserved_totals.push((f.cdn.value.clone(), f.kbps));
+                    }
+                }
+            }
+        }
+        match reloaded {
+            Some(loaded) => self.commit_reload(model, loaded),
+            None => self.model = model,
+        }
+        for (cdn, kbps) in reserved_totals {
+            if let Some(spec) = self.reserved.get_mut(&cdn) {
+                spec.capacity_kbps = kbps;
+            }
+        }
+        Ok(self.replan())
+    }
+
+    /// Reads the agent files into a new model carrying the partners' feedback over.
+    fn reload(&self, at: Pos) -> Result<(Model, LoadedConfig), BatchError> {
+        let loaded = config_agent::read(&self.paths).map_err(|e| BatchError {
+            pos: at,
+            message: format!("reset refused: {e}"),
+        })?;
+        let mut model = loaded.model.clone();
+        baseline(&mut model, &self.partners, &loaded.reserved);
+        Ok((model, loaded))
+    }
+
+    fn commit_reload(&mut self, model: Model, loaded: LoadedConfig) {
+        self.model = model;
+        self.reserved = loaded.reserved;
+        if *self.regions != loaded.regions {
+            self.regions = Arc::new(loaded.regions);
+        }
+    }
+
+    fn on_feedback(&mut self, partner: &Name, started: Duration, result: Result<Feedback, String>) {
+        let now = self.now();
+        let Some(state) = self.partners.get_mut(partner) else {
+            return;
+        };
+        // A poll begun before an alert must not undo it (an `Unavailable` edge answering
+        // a late request).
+        if state
+            .last_alert
+            .as_ref()
+            .is_some_and(|(t, _)| *t >= started)
+        {
+            self.metrics.poll(partner.as_str(), "superseded");
+            return;
+        }
+        match result {
+            Ok(fb) => {
+                let mut model = self.model.clone();
+                match feedback::apply_poll(&mut model, partner, &fb, &self.reserved, now) {
+                    Ok(()) => {
+                        self.metrics.poll(partner.as_str(), "ok");
+                        state.polls_ok += 1;
+                        state.last_ok = Some((now, fb));
+                        self.model = model;
+                    }
+                    Err(e) => {
+                        self.metrics.poll(partner.as_str(), "refused");
+                        state.polls_failed += 1;
+                        state.last_error = Some((now, e.to_string()));
+                    }
+                }
+            }
+            Err(reason) => {
+                self.metrics.poll(partner.as_str(), "failed");
+                state.polls_failed += 1;
+                state.last_error = Some((now, reason));
+            }
+        }
+        self.metrics.event("poll");
+        self.replan();
+    }
+
+    fn on_alert(&mut self, alert: &Alert) -> Result<u64, String> {
+        let now = self.now();
+        self.metrics.event("alert");
+        let mut model = self.model.clone();
+        feedback::apply_alert(&mut model, &alert.cdn, &alert.report, now)
+            .map_err(|e| e.to_string())?;
+        self.model = model;
+        if let Some(state) = self.partners.get_mut(&alert.cdn) {
+            state.alerts += 1;
+            state.last_alert = Some((now, alert.to_string()));
+            if alert.report == StatusReport::Unavailable {
+                state.unavailable_at = Some(now);
+            }
+        }
+        Ok(self.replan())
+    }
+
+    /// Re-runs the balancer; publishes when the plan or the regions changed. Returns the
+    /// generation in force.
+    pub(crate) fn replan(&mut self) -> u64 {
+        let now = self.now();
+        let cfg = &self.settings.balance;
+        feedback::restore_stale(&mut self.model, &self.reserved, now, cfg.stale_after);
+        let demand = Demand::from_loads(
+            &self.model,
+            self.settings.demand_margin,
+            now,
+            cfg.stale_after,
+            Some(&self.plan),
+        );
+        let plan = balance(&self.model, &demand, cfg, now, Some(&self.plan));
+        let regions_changed = !Arc::ptr_eq(&self.published.borrow().regions, &self.regions);
+        if plan != self.plan || regions_changed {
+            self.publish(plan);
+        }
+        self.generation
+    }
+
+    fn publish(&mut self, plan: Plan) {
+        self.generation += 1;
+        let live = LivePlan::new(self.generation, plan.clone(), &self.regions);
+        self.shared.store(Arc::new(live));
+        self.published.send_replace(Arc::new(Published {
+            generation: self.generation,
+            plan: plan.clone(),
+            regions: Arc::clone(&self.regions),
+        }));
+        self.plan = plan;
+        self.metrics
+            .plan_generation
+            .set(i64::try_from(self.generation).unwrap_or(i64::MAX));
+        self.metrics.plan_changes.inc();
+        tracing::info!(generation = self.generation, "plan published");
+    }
+}
+
+fn first_plan(model: &Model, settings: &ControlSettings) -> Plan {
+    let demand = Demand::from_loads(
+        model,
+        settings.demand_margin,
+        Duration::ZERO,
+        settings.balance.stale_after,
+        None,
+    );
+    balance(model, &demand, &settings.balance, Duration::ZERO, None)
+}
+
+/// Puts what is known of the partners into a model fresh from the files: the last good
+/// poll (at its time), an `Unavailable` said since, and for a polled partner never heard
+/// from, a feedback time of control start, so that its silence goes stale like any other.
+fn baseline(
+    model: &mut Model,
+    partners: &BTreeMap<Name, PartnerState>,
+    reserved: &BTreeMap<Name, CdnSpec>,
+) {
+    for (name, state) in partners {
+        let ok_at = match &state.last_ok {
+            Some((at, fb)) => {
+                let _ = feedback::apply_poll(model, name, fb, reserved, *at);
+                Some(*at)
+            }
+            None if state.polled => {
+                let _ = model.set_load(name, &Scope::Total, 0, Duration::ZERO);
+                None
+            }
+            None => None,
+        };
+        if let Some(t) = state.unavailable_at
+            && ok_at.is_none_or(|ok| t >= ok)
+        {
+            let _ = model.mark_unavailable(name, t);
+        }
+    }
+}
+
+fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::Load(_) => "load",
+        Event::Capacity(_) => "capacity",
+        Event::AddCustomer(_) => "add_customer",
+        Event::RemoveCustomer(_) => "del_customer",
+        Event::Reset => "reset",
+    }
+}
+
+/// The position of the token a model error is about, else the event's.
+fn event_pos(ev: &Located<Event>, e: &ModelError) -> Pos {
+    match (&ev.value, e) {
+        (Event::Load(f) | Event::Capacity(f), ModelError::UnknownCdn(_)) => f.cdn.pos,
+        (Event::Load(f) | Event::Capacity(f), ModelError::UnknownRegion(_)) => f.scope.pos,
+        (Event::AddCustomer(def), ModelError::UnknownCdn(n)) => def
+            .cdns
+            .iter()
+            .find(|c| c.value == *n)
+            .map_or(ev.pos, |c| c.pos),
+        (Event::AddCustomer(def), _) => def.name.pos,
+        (Event::RemoveCustomer(name), _) => name.pos,
+        _ => ev.pos,
+    }
+}

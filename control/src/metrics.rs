@@ -1,0 +1,136 @@
+//! Prometheus counters of the control component (one registry per instance, so tests can
+//! run several), served as text on the API's `GET /metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Label of the events counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct KindLabel {
+    pub(crate) kind: String,
+}
+
+/// Labels of per-partner counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct PartnerLabels {
+    pub(crate) partner: String,
+    pub(crate) result: String,
+}
+
+/// Labels of per-engine counters.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct EngineLabels {
+    pub(crate) engine: String,
+    pub(crate) kind: String,
+    pub(crate) result: String,
+}
+
+/// Every counter, registered once.
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) plan_generation: Gauge,
+    pub(crate) plan_changes: Counter,
+    pub(crate) events: Family<KindLabel, Counter>,
+    pub(crate) alerts: Family<PartnerLabels, Counter>,
+    pub(crate) polls: Family<PartnerLabels, Counter>,
+    pub(crate) transactions: Family<EngineLabels, Counter>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("cdnbroker_control");
+        let plan_generation = Gauge::default();
+        let plan_changes = Counter::default();
+        let events = Family::default();
+        let alerts = Family::default();
+        let polls = Family::default();
+        let transactions = Family::default();
+        registry.register(
+            "plan_generation",
+            "Generation of the plan in force",
+            plan_generation.clone(),
+        );
+        registry.register(
+            "plan_changes",
+            "Plans published after the first",
+            plan_changes.clone(),
+        );
+        registry.register(
+            "events",
+            "Events handled by the event loop, by kind",
+            events.clone(),
+        );
+        registry.register(
+            "alerts",
+            "Alerts received (POST /alert), by partner and result",
+            alerts.clone(),
+        );
+        registry.register(
+            "polls",
+            "Status-report polls, by partner and result",
+            polls.clone(),
+        );
+        registry.register(
+            "transactions",
+            "Transactions sent to DNS engines, by engine, kind and result",
+            transactions.clone(),
+        );
+        Self {
+            registry,
+            plan_generation,
+            plan_changes,
+            events,
+            alerts,
+            polls,
+            transactions,
+        }
+    }
+
+    pub(crate) fn event(&self, kind: &str) {
+        self.events
+            .get_or_create(&KindLabel {
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn alert(&self, partner: &str, result: &str) {
+        self.alerts
+            .get_or_create(&partner_labels(partner, result))
+            .inc();
+    }
+
+    pub(crate) fn poll(&self, partner: &str, result: &str) {
+        self.polls
+            .get_or_create(&partner_labels(partner, result))
+            .inc();
+    }
+
+    pub(crate) fn transaction(&self, engine: &str, kind: &str, result: &str) {
+        self.transactions
+            .get_or_create(&EngineLabels {
+                engine: engine.to_owned(),
+                kind: kind.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+fn partner_labels(partner: &str, result: &str) -> PartnerLabels {
+    PartnerLabels {
+        partner: partner.to_owned(),
+        result: result.to_owned(),
+    }
+}
