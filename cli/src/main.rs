@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod cluster;
+mod demo;
 mod dns;
 mod run;
 
@@ -24,6 +25,8 @@ enum Command {
     },
     /// Client clustering: routed prefixes and a geo table to a region file (spec §6).
     Cluster(cluster::ClusterArgs),
+    /// A small world in one process: origin, CDN C and partner CDN G on 127.0.0.1.
+    Demo(demo::DemoArgs),
     /// Run the brokering DNS engine alone (spec §1 control port).
     Dns(dns::DnsArgs),
     /// Run the roles a deployment file names (spec §7): today [dns] and [edge].
@@ -34,6 +37,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Cluster(args) => cluster::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Dns(args) => dns::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Check { files } => check::run(&files),

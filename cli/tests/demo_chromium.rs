@@ -1,0 +1,364 @@
+//! End to end in a real browser: `cdnbroker demo` on a free port range, xyz's shop page
+//! opened through C's front proxy in headless Chromium (names mapped to 127.0.0.1 with the
+//! rules the demo prints), every image checked as loaded and classified by who delivered
+//! it (G's edge or C), then G's status report (HTTPS, the demo CA, C's token) must show
+//! the load C put on it. The other commands the demo prints are run too, and Ctrl-C must
+//! stop it cleanly.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Ports the demo takes above its base (see `demo --help`).
+const SPAN: u16 = 445;
+/// Start-up in a debug build draws every picture first: allow for a slow machine.
+const READY_WITHIN: Duration = Duration::from_secs(120);
+
+/// The running demo; killed when dropped (a failing assertion leaves nothing behind).
+struct Demo {
+    child: Child,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    banner: Vec<String>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Demo {
+    /// Starts the demo on a free range and waits for its `demo ready` line; a base taken
+    /// meanwhile by someone else (the demo exits at once) means another try.
+    fn start() -> Self {
+        let seed = std::process::id() as u64 * 7919
+            + u64::from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_micros(),
+            );
+        for attempt in 0..6u64 {
+            // Below Linux's ephemeral range (32768+), where outgoing connections take ports.
+            let base = 10_000 + ((seed + attempt * 3001) % 21_000) as u16;
+            if !range_is_free(base) {
+                continue;
+            }
+            if let Some(demo) = Self::try_start(base) {
+                return demo;
+            }
+        }
+        panic!("could not start the demo on a free port range");
+    }
+
+    fn try_start(base: u16) -> Option<Self> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
+            .args(["demo", "--port-base", &base.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut demo = Self {
+            child,
+            lines,
+            stderr,
+            banner: Vec::new(),
+        };
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            match demo.next_line(deadline) {
+                Some(line) if line == "demo ready" => return Some(demo),
+                Some(line) => demo.banner.push(line),
+                None => {
+                    let err = demo.stderr.lock().unwrap().clone();
+                    if err.contains("in use") {
+                        return None; // someone took a port of the range: try another
+                    }
+                    panic!(
+                        "demo not ready; stdout:\n{}\nstderr:\n{err}",
+                        demo.banner.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    /// The next stdout line, or `None` when the demo closed stdout or `deadline` passed.
+    fn next_line(&self, deadline: Instant) -> Option<String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // Timeout or the demo's stdout closed: either way, no line.
+        self.lines.recv_timeout(left).ok()
+    }
+
+    /// The banner's commands (the lines after `try:` that are not comments).
+    fn commands(&self) -> Vec<&str> {
+        self.banner
+            .iter()
+            .skip_while(|l| *l != "try:")
+            .skip(1)
+            .map(|l| l.trim())
+            .filter(|l| !l.starts_with('#'))
+            .collect()
+    }
+
+    /// The address of a banner row such as `G edge   http://127.0.0.1:10090 ...`.
+    fn row_addr(&self, label: &str) -> String {
+        let line = self
+            .banner
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} row in:\n{}", self.banner.join("\n")));
+        let word = line.trim_start()[label.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap();
+        word.trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+/// Every TCP port of `base..base+SPAN` and the DNS UDP port are free now.
+fn range_is_free(base: u16) -> bool {
+    (base..base + SPAN).all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok())
+        && UdpSocket::bind((Ipv4Addr::LOCALHOST, base + 53)).is_ok()
+}
+
+/// One line of the page's report: `img|bg <id> ok|failed <w>x<h> <url>`.
+#[derive(Debug)]
+struct Loaded {
+    id: String,
+    ok: bool,
+    host: String,
+    url: String,
+}
+
+/// Opens `url` in headless Chromium with `rules` and returns the page's report.
+fn browse(rules: &str, url: &str) -> Vec<Loaded> {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-proxy-server",
+            "--disable-background-networking",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--host-resolver-rules={rules}"))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"report\">")
+        .unwrap_or_else(|| panic!("no report in the page ({}):\n{dom}", out.status))
+        + "<pre id=\"report\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let report: Vec<Loaded> = dom[start..end]
+        .lines()
+        .filter_map(|line| {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let [_kind, id, ok, _size, url] = w[..] else {
+                return None;
+            };
+            let host = url
+                .split_once("://")
+                .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+            Some(Loaded {
+                id: id.to_owned(),
+                ok: ok == "ok",
+                host: host.to_owned(),
+                url: url.to_owned(),
+            })
+        })
+        .collect();
+    assert!(
+        report.len() >= 10,
+        "the page's script did not report its images:\n{}",
+        &dom[start..end]
+    );
+    report
+}
+
+/// The `--host-resolver-rules` and the URL of a printed chromium command.
+fn chromium_args(command: &str) -> (String, String) {
+    let rules = command
+        .split("--host-resolver-rules='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap();
+    let url = command
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    (rules.to_owned(), url.to_owned())
+}
+
+fn sh(command: &str) -> String {
+    let out = Command::new("sh").args(["-c", command]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_browser_gets_every_image_from_g_or_c_and_g_reports_the_load() {
+    let demo = Demo::start();
+    let banner = demo.banner.join("\n");
+    assert!(
+        !banner.contains("not running"),
+        "a role of the demo did not start:\n{banner}"
+    );
+    let edge = demo.row_addr("G edge");
+    let commands = demo.commands();
+    let browsers: Vec<&&str> = commands
+        .iter()
+        .filter(|c| c.starts_with("chromium "))
+        .collect();
+    assert_eq!(browsers.len(), 2, "{banner}");
+
+    // G's names are those the printed rules send to G's edge.
+    let (forced_rules, forced_url) = chromium_args(browsers[1]);
+    let g_hosts: Vec<String> = forced_rules
+        .split(", ")
+        .filter_map(|r| r.strip_prefix("MAP "))
+        .filter_map(|r| r.split_once(' '))
+        .filter(|(_, to)| *to == edge)
+        .map(|(host, _)| host.to_owned())
+        .collect();
+    assert!(!g_hosts.is_empty(), "{forced_rules}");
+
+    // The special port sends every offloadable image to G; the logo lives on the site.
+    let forced = browse(&forced_rules, &forced_url);
+    let failed: Vec<&Loaded> = forced.iter().filter(|l| !l.ok).collect();
+    assert!(failed.is_empty(), "images not loaded: {failed:#?}");
+    let (via_g, via_c): (Vec<&Loaded>, Vec<&Loaded>) =
+        forced.iter().partition(|l| g_hosts.contains(&l.host));
+    assert!(
+        via_c.iter().all(|l| l.host == "www.xyz.com"),
+        "an offloadable image did not go to G: {via_c:#?}"
+    );
+    assert!(via_c.iter().any(|l| l.id == "logo"), "{forced:#?}");
+    assert!(via_g.len() >= 9, "{forced:#?}");
+    assert!(
+        via_g.iter().all(|l| l.url.contains("/img.xyz.com/")),
+        "{via_g:#?}"
+    );
+
+    // G's status report, fetched with the command the demo prints, shows C's load.
+    let status = commands
+        .iter()
+        .find(|c| c.contains("/load?aggregate"))
+        .unwrap();
+    let report = sh(status);
+    let kbps: u64 = report
+        .trim()
+        .strip_prefix("Load aggregate=")
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a load report: {report:?}"));
+    assert!(kbps > 0, "{report}");
+
+    // The ordinary port: every image loads, from G or from C, as C's plan picks.
+    let (rules, url) = chromium_args(browsers[0]);
+    let normal = browse(&rules, &url);
+    let failed: Vec<&Loaded> = normal.iter().filter(|l| !l.ok).collect();
+    assert!(failed.is_empty(), "images not loaded: {failed:#?}");
+    for l in &normal {
+        assert!(
+            g_hosts.contains(&l.host) || l.host == "www.xyz.com" || l.host == "img.xyz.com",
+            "{l:?}"
+        );
+    }
+    let g = normal.iter().filter(|l| g_hosts.contains(&l.host)).count();
+    eprintln!(
+        "ordinary port: {g} of {} images via G, the rest via C",
+        normal.len()
+    );
+
+    // The other printed commands work as shown.
+    let edge_fetch = commands
+        .iter()
+        .find(|c| c.contains("--connect-to"))
+        .unwrap();
+    let fetched = sh(edge_fetch);
+    assert!(fetched.starts_with("200 "), "{fetched}");
+    let dig = commands.iter().find(|c| c.starts_with("dig ")).unwrap();
+    let answer = sh(dig);
+    assert!(
+        answer.contains("status: NOERROR") && answer.contains("ANSWER SECTION"),
+        "{answer}"
+    );
+    for page in commands
+        .iter()
+        .filter(|c| c.starts_with("curl -s -H 'Host:"))
+    {
+        assert!(sh(page).contains("src="), "{page}");
+    }
+
+    // Ctrl-C: a clean stop.
+    let pid = demo.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stopped = false;
+    while let Some(line) = demo.next_line(deadline) {
+        stopped |= line == "demo stopped";
+    }
+    assert!(stopped, "no 'demo stopped' line");
+    let mut demo = demo;
+    let status = demo.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{status}: {}",
+        demo.stderr.lock().unwrap()
+    );
+}
