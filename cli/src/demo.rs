@@ -12,6 +12,7 @@ mod banner;
 mod builtin;
 mod certs;
 mod origin;
+mod parts;
 mod picture;
 mod png;
 mod ports;
@@ -24,11 +25,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::run::{RunArgs, serve as serve_deployment};
 use origin::Origin;
+use parts::Parts;
 use ports::Layout;
 use world::World;
 
@@ -100,7 +101,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the origin and every deployment, prints the banner once their sockets accept,
-/// and serves until `shutdown` or until one part fails (which stops the others).
+/// and serves until `shutdown` or until one part fails; then stops them all, last first.
 async fn serve(
     world: &World,
     files: site::Catalog,
@@ -108,44 +109,27 @@ async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let origin = Origin::bind(world.origin, files).await?;
-    let mut parts: JoinSet<anyhow::Result<()>> = JoinSet::new();
-    parts.spawn(origin.run(shutdown.clone()));
+    let mut parts = Parts::new();
+    parts.spawn(|stop| origin.run(stop));
     for m in &world.deployments {
         let args = run_args(&m.config, m.edge_regions.as_deref())?;
-        let token = shutdown.clone();
         let name = m.config.display().to_string();
-        parts.spawn(async move { serve_deployment(&args, token).await.context(name) });
+        parts.spawn(|stop| async move { serve_deployment(&args, stop).await.context(name) });
     }
     let probes = readiness::probes(world);
     let up = tokio::select! {
         up = readiness::wait(&probes, PATIENCE) => up,
-        Some(done) = parts.join_next() => {
-            // Something ended before the world was up: a failure (a busy port...).
-            shutdown.cancel();
-            while parts.join_next().await.is_some() {}
-            let e = match done {
-                Ok(Err(e)) => e,
-                Ok(Ok(())) => anyhow::anyhow!("a part of the demo stopped at start"),
-                Err(e) => e.into(),
-            };
-            return Err(e);
-        }
+        // Something ended before the world was up: a failure (a busy port...).
+        first = parts.first_end() => return parts.stop(first).await,
+        () = shutdown.cancelled() => return parts.stop(Ok(())).await,
     };
     print!("{}", banner::text(world, folder, &probes, &up));
     println!("demo ready");
-    let mut result = Ok(());
-    while let Some(done) = parts.join_next().await {
-        let done = done.map_err(anyhow::Error::from).and_then(|r| r);
-        if !shutdown.is_cancelled() && done.is_ok() {
-            tracing::warn!("a part of the demo stopped by itself: stopping the rest");
-        }
-        if let Err(e) = done
-            && result.is_ok()
-        {
-            result = Err(e);
-        }
-        shutdown.cancel();
-    }
+    let first = tokio::select! {
+        () = shutdown.cancelled() => Ok(()),
+        first = parts.first_end() => first,
+    };
+    let result = parts.stop(first).await;
     println!("demo stopped");
     result
 }
