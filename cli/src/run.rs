@@ -129,7 +129,8 @@ fn edge_regions(path: Option<&std::path::Path>) -> anyhow::Result<Regions> {
     Regions::from_file(&file).with_context(|| path.display().to_string())
 }
 
-/// Builds the `[edge]` role and binds its sockets; prints `edge ADDR` (and `status ADDR`).
+/// Builds the `[edge]` role and binds its sockets; prints `edge ADDR` (and `status ADDR`,
+/// `edge-metrics ADDR`).
 async fn start_edge(
     deployment: &Deployment,
     role: &EdgeRole,
@@ -157,12 +158,18 @@ async fn start_edge(
         };
         listeners = listeners.with_https(addr, &[site]).await?;
     }
+    if let Some(addr) = role.metrics {
+        listeners = listeners.with_metrics(addr).await?;
+    }
     println!("edge {}", listeners.http_addr());
     if let Some(a) = listeners.https_addr() {
         println!("edge-https {a}");
     }
     if let Some(a) = listeners.status_addr() {
         println!("status {a}");
+    }
+    if let Some(a) = listeners.metrics_addr() {
+        println!("edge-metrics {a}");
     }
     Ok((edge, listeners))
 }

@@ -138,12 +138,14 @@ fn the_g_example_serves_offloaded_images() {
         .unwrap()
         .replace("listen = \"127.0.0.1:8090\"", "listen = \"127.0.0.1:0\"")
         .replace("status = \"127.0.0.1:8443\"", "status = \"127.0.0.1:0\"")
+        .replace("cache_mb = 64", "cache_mb = 64\nmetrics = \"127.0.0.1:0\"")
         .replace("http://127.0.0.1:8000", &format!("http://{origin_addr}"));
     let config = dir.path().join("g.toml");
     fs::write(&config, text).unwrap();
     let mut g = Running::start(&config);
     let edge = g.addr("edge");
     g.addr("status");
+    let metrics = g.addr("edge-metrics");
     // C's pages name the edge as 127.0.0.1:8090 (c.toml: partner.host); Host says so.
     let url = format!("http://{edge}/img.xyz.com/pic1.gif");
     for _ in 0..2 {
@@ -156,6 +158,18 @@ fn the_g_example_serves_offloaded_images() {
     let (status, _) = curl(&format!("http://{edge}/evil.example/x"), "127.0.0.1:8090");
     assert_eq!(status, 403);
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // The same story in the edge's Prometheus counters.
+    let (status, text) = curl(&format!("http://{metrics}/metrics"), "x");
+    assert_eq!(status, 200);
+    for series in [
+        "cdnbroker_edge_requests_total{offloader=\"C\"} 3",
+        "cdnbroker_edge_cache_hits_total{offloader=\"C\"} 1",
+        "cdnbroker_edge_origin_fetches_total{offloader=\"C\"} 1",
+        "cdnbroker_edge_bytes_served_total{offloader=\"C\"} 22",
+        "cdnbroker_edge_refused_total{offloader=\"C\",status=\"403\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == series), "{series} in\n{text}");
+    }
 }
 
 /// A port free now on 127.0.0.1 for TCP and UDP (the DNS engine binds both).

@@ -188,6 +188,29 @@ impl EdgeMap {
         }
         Err(Refusal::UnknownHost)
     }
+
+    /// The offloader that `host` (a `Host` header) names, by the same routes as
+    /// [`decode`](Self::decode): an edge name, a directly served origin or a semantic
+    /// suffix, whatever the path. For counting a refused request against the offloader
+    /// it came for; `None` for hosts this edge does not serve.
+    pub fn offloader_of_host(&self, scheme: Scheme, host: &str) -> Option<&Offloader> {
+        let (host, port) = read_authority(host, scheme).ok()?;
+        let effective_port = port.unwrap_or(scheme.default_port());
+        let port_fits = |wanted: Option<u16>| wanted.is_none_or(|p| p == effective_port);
+        let index = match self.names.get(host.as_ref()) {
+            Some(route) => port_fits(route.port).then_some(route.offloader)?,
+            None => match self.direct.get(key_text(&host, port).as_ref()) {
+                Some(&index) => index,
+                None => {
+                    self.suffixes
+                        .iter()
+                        .find(|s| host.ends_with(&*s.dotted) && port_fits(s.port))?
+                        .offloader
+                }
+            },
+        };
+        self.offloaders.get(index)
+    }
 }
 
 /// Embedded form: the first path segment is the origin; the rest is its path.
@@ -309,6 +332,30 @@ mod tests {
             get("d.cdn-g.example", "/img.abc.com", None),
             ok("D", Form::Embedded, "img.abc.com", "/")
         );
+    }
+
+    #[test]
+    fn a_host_names_its_offloader_whatever_the_path() {
+        let map = map();
+        let of = |host: &str| {
+            map.offloader_of_host(Scheme::Http, host)
+                .map(|o| o.name().to_string())
+        };
+        for host in [
+            "foo.cdn-g.example",
+            "FOO.cdn-g.example.",
+            "xyz.cdn-g.example",
+            "evil.com.c.cdn-g.example",
+            "img.xyz.com",
+            "img.xyz.com:8080",
+            "bar.cdn-g.example:8090",
+        ] {
+            assert_eq!(of(host).as_deref(), Some("C"), "{host}");
+        }
+        assert_eq!(of("d.cdn-g.example").as_deref(), Some("D"));
+        for host in ["evil.com", "bar.cdn-g.example", "img.xyz.com:81", "a@b", ""] {
+            assert_eq!(of(host), None, "{host}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 mod alerts;
 #[path = "edge/caching.rs"]
 mod caching;
+#[path = "edge/metrics.rs"]
+mod metrics;
 #[path = "edge/open_proxy.rs"]
 mod open_proxy;
 #[path = "edge/pki.rs"]

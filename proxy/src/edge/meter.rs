@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
+use prometheus_client::metrics::counter::Counter;
 
 use super::body::EdgeBody;
 use super::regions::Regions;
@@ -159,20 +160,25 @@ pub(crate) struct Tally {
     pub(crate) offloader: usize,
     /// Client region number.
     pub(crate) region: u16,
+    /// The offloader's Prometheus byte counter.
+    pub(crate) bytes: Counter,
 }
 
 impl Tally {
-    /// The tally for a client at `addr` of offloader number `offloader`.
+    /// The tally for a client at `addr` of offloader number `offloader`, whose bytes
+    /// also go to the Prometheus counter `bytes`.
     pub(crate) fn new(
         meter: Arc<Meter>,
         regions: &Regions,
         offloader: usize,
         addr: IpAddr,
+        bytes: Counter,
     ) -> Self {
         Self {
             region: regions.region_of(addr),
             meter,
             offloader,
+            bytes,
         }
     }
 
@@ -212,8 +218,9 @@ impl Body for Metered {
             && let Some(data) = frame.data_ref()
         {
             let t = &self.tally;
-            t.meter
-                .add(t.offloader, t.region, t.meter.now(), data.len() as u64, 0);
+            let len = data.len() as u64;
+            t.meter.add(t.offloader, t.region, t.meter.now(), len, 0);
+            t.bytes.inc_by(len);
         }
         polled
     }

@@ -26,6 +26,7 @@ mod fetch;
 mod freshness;
 mod hop;
 mod meter;
+mod metrics;
 mod prefixed;
 mod regions;
 pub mod request;
@@ -106,6 +107,7 @@ pub struct Edge {
     pub(crate) alert_interval: Duration,
     pub(crate) origin_failures: AtomicU64,
     pub(crate) alert_rounds: tokio::sync::watch::Sender<u64>,
+    pub(crate) metrics: Arc<metrics::EdgeMetrics>,
 }
 
 impl Edge {
@@ -115,6 +117,8 @@ impl Edge {
             .ok_or_else(|| EdgeError::BadNodeName(settings.node.to_string()))?;
         let via = Arc::new(via);
         let meter = meter::Meter::new(settings.map.offloaders().len(), &settings.regions);
+        let metrics =
+            metrics::EdgeMetrics::new(settings.map.offloaders().iter().map(|o| o.name().as_str()));
         let origin_roots = match &settings.origin_ca {
             Some(path) => tls::roots_from(path)?,
             None => rustls::RootCertStore::empty(),
@@ -128,6 +132,7 @@ impl Edge {
             alert_interval: settings.alert_interval,
             origin_failures: AtomicU64::new(0),
             alert_rounds: tokio::sync::watch::Sender::new(0),
+            metrics: Arc::new(metrics),
             snapshot: Arc::new(Snapshot {
                 map: settings.map,
                 offloaders: settings.offloaders,
@@ -168,11 +173,13 @@ impl Edge {
 }
 
 /// The edge's bound sockets: offloaded traffic (HTTP, and HTTPS with HTTP/2 when
-/// [`EdgeListeners::with_https`] adds it) and, optionally, the §4 status server (HTTPS).
+/// [`EdgeListeners::with_https`] adds it), optionally the §4 status server (HTTPS) and
+/// the Prometheus metrics ([`EdgeListeners::with_metrics`]).
 pub struct EdgeListeners {
     http: TcpListener,
     https: Option<(TcpListener, TlsAcceptor)>,
     status: Option<(TcpListener, TlsAcceptor)>,
+    metrics: Option<TcpListener>,
 }
 
 impl EdgeListeners {
@@ -206,7 +213,26 @@ impl EdgeListeners {
             http,
             https: None,
             status,
+            metrics: None,
         })
+    }
+
+    /// Also serves the Prometheus counters (`GET /metrics`, plain HTTP) on `addr`.
+    pub async fn with_metrics(mut self, addr: SocketAddr) -> Result<Self, EdgeError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| EdgeError::Bind {
+                what: "edge metrics",
+                addr,
+                source,
+            })?;
+        self.metrics = Some(listener);
+        Ok(self)
+    }
+
+    /// Where the Prometheus counters are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Also serves offloaded traffic over TLS on `addr`, the certificate chosen by SNI
@@ -292,8 +318,21 @@ pub async fn run(
             tracker.clone(),
         )
     });
+    let metrics = listeners.metrics.map(|listener| {
+        let metrics = edge.metrics.clone();
+        serve::accept_loop(
+            listener,
+            None,
+            move |_peer, req| {
+                let metrics = metrics.clone();
+                async move { metrics::handle(&metrics, &req) }
+            },
+            shutdown.clone(),
+            tracker.clone(),
+        )
+    });
     let alerts = tokio::spawn(alerts::run(edge, shutdown.clone()));
-    tokio::join!(http, optional(status), optional(https));
+    tokio::join!(http, optional(status), optional(https), optional(metrics));
     tracker.close();
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
     match alerts.await {

@@ -5,6 +5,9 @@
 //! no outbound connection) → cache (hit | one shared fetch or revalidation | pass)
 //! → answer (conditionals: 304, Range: 206/416, HEAD: no body) → Via, X-Cache, meter
 //! ```
+//!
+//! Every request is counted in the edge's metrics: refusals by status against the
+//! offloader their `Host` names, the rest by how the cache answered.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,27 +37,37 @@ pub async fn handle<B>(
     peer: SocketAddr,
     req: Request<B>,
 ) -> Response<EdgeBody> {
+    // An absolute-form target's authority overrides `Host` (RFC 9112 §3.2.2); HTTP/2
+    // carries it as `:authority`, which hyper puts in the URI.
+    let host = match req.uri().authority() {
+        Some(a) => Some(a.as_str()),
+        None => req.headers().get(HOST).and_then(|h| h.to_str().ok()),
+    };
     if edge.via.seen_in(req.headers()) {
-        return refuse(
+        return refused(
+            &edge,
+            scheme,
+            host,
             StatusCode::LOOP_DETECTED,
             "request loop: it already went through this edge",
         );
     }
     let head = req.method() == Method::HEAD;
     if !head && req.method() != Method::GET {
-        let mut resp = refuse(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
+        let status = StatusCode::METHOD_NOT_ALLOWED;
+        let mut resp = refused(&edge, scheme, host, status, "only GET and HEAD");
         resp.headers_mut()
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return resp;
     }
-    // An absolute-form target's authority overrides `Host` (RFC 9112 §3.2.2); HTTP/2
-    // carries it as `:authority`, which hyper puts in the URI.
-    let host = match req.uri().authority() {
-        Some(a) => a.as_str(),
-        None => match req.headers().get(HOST).map(|h| h.to_str()) {
-            Some(Ok(h)) => h,
-            _ => return refuse(StatusCode::BAD_REQUEST, "no Host header"),
-        },
+    let Some(host) = host else {
+        return refused(
+            &edge,
+            scheme,
+            None,
+            StatusCode::BAD_REQUEST,
+            "no Host header",
+        );
     };
     let snapshot = edge.snapshot.clone();
     let decode = snapshot.map.decode(&EdgeRequest {
@@ -67,15 +80,27 @@ pub async fn handle<B>(
         Ok(d) => d,
         Err(refusal) => {
             let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
-            return refuse(status, &refusal.to_string());
+            return refused(&edge, scheme, Some(host), status, &refusal.to_string());
         }
     };
     let offloader = decoded.offloader.index();
-    let tally = Tally::new(edge.meter.clone(), &snapshot.regions, offloader, peer.ip());
+    let tally = Tally::new(
+        edge.meter.clone(),
+        &snapshot.regions,
+        offloader,
+        peer.ip(),
+        edge.metrics.offloader(offloader).bytes,
+    );
     let outcome = edge
         .cache
         .lookup(&decoded, req.headers(), &edge.client)
         .await;
+    let cache_status = match &outcome {
+        Ok(Outcome::Stored(_, status)) => Some(*status),
+        Ok(Outcome::Passed(_)) => Some(CacheStatus::Pass),
+        Err(_) => None,
+    };
+    edge.metrics.served(offloader, cache_status);
     let mut resp = match outcome {
         Ok(Outcome::Stored(stored, status)) => from_stored(&stored, status, req.headers()),
         Ok(Outcome::Passed(resp)) => {
@@ -176,6 +201,20 @@ fn not_modified_headers(stored: &HeaderMap) -> HeaderMap {
         }
     }
     out
+}
+
+/// [`refuse`], counted against the offloader that `host` names (if any).
+fn refused(
+    edge: &Edge,
+    scheme: Scheme,
+    host: Option<&str>,
+    status: StatusCode,
+    reason: &str,
+) -> Response<EdgeBody> {
+    let offloader = host.and_then(|h| edge.snapshot.map.offloader_of_host(scheme, h));
+    edge.metrics
+        .refused(offloader.map(|o| o.name().as_str()), status);
+    refuse(status, reason)
 }
 
 /// A short plain-text refusal: the status and a one-line reason.

@@ -162,6 +162,8 @@ pub(crate) struct TestEdge {
     pub(crate) edge: Arc<Edge>,
     pub(crate) addr: SocketAddr,
     pub(crate) status: Option<SocketAddr>,
+    /// The Prometheus counters (`GET /metrics`).
+    pub(crate) metrics: SocketAddr,
     pub(crate) stop: CancellationToken,
     pub(crate) _dir: Option<tempfile::TempDir>,
 }
@@ -226,15 +228,20 @@ impl TestEdge {
                 .map(|(a, c, k)| (*a, c.as_path(), k.as_path())),
         )
         .await
+        .unwrap()
+        .with_metrics("127.0.0.1:0".parse().unwrap())
+        .await
         .unwrap();
         let addr = listeners.http_addr();
         let status = listeners.status_addr();
+        let metrics = listeners.metrics_addr().expect("bound");
         let stop = CancellationToken::new();
         tokio::spawn(run(listeners, edge.clone(), stop.clone()));
         Self {
             edge,
             addr,
             status,
+            metrics,
             stop,
             _dir: dir,
         }
