@@ -57,6 +57,12 @@ impl AlertReceiver {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only POST /alert\n");
         }
         let presented = bearer(&req).map(str::to_owned);
+        // The body is read (bounded) even when refused: an HTTP/2 stream answered
+        // before its body is consumed is reset, which clients report as an error.
+        let body = match read_body(req, MAX_STATUS_LEN).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
         let known_sender = self
             .partners
             .iter()
@@ -65,10 +71,6 @@ impl AlertReceiver {
             self.metrics.alert("", "unauthenticated");
             return unauthorized();
         }
-        let body = match read_body(req, MAX_STATUS_LEN).await {
-            Ok(b) => b,
-            Err(resp) => return resp,
-        };
         let alert = match Alert::parse(&body) {
             Ok(a) => a,
             Err(e) => {

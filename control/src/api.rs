@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use broker_config::Events;
 use broker_config::deploy::Token;
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -64,6 +65,14 @@ impl Api {
         }
         let authorised =
             bearer(&req).is_some_and(|t| same_secret(t.as_bytes(), self.token.expose().as_bytes()));
+        let (parts, body) = req.into_parts();
+        // Read before any answer: an HTTP/2 stream answered before its body is consumed
+        // is reset, which clients report as an error.
+        let body = match read_body(Request::from_parts(parts.clone(), body), self.max_body).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
+        let req = Request::from_parts(parts, body);
         if !authorised {
             let mut resp = json(
                 StatusCode::UNAUTHORIZED,
@@ -109,16 +118,13 @@ impl Api {
         }
     }
 
-    async fn events(&self, req: Request<Incoming>) -> Response<Body> {
+    async fn events(&self, req: Request<Bytes>) -> Response<Body> {
         let is_json = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
-        let body = match read_body(req, self.max_body).await {
-            Ok(b) => b,
-            Err(resp) => return resp,
-        };
+        let body = req.into_body();
         let (events, text_form) = if is_json {
             match ops::to_events(&body) {
                 Ok(events) => (events, false),
