@@ -11,13 +11,11 @@ use lol_html::send::{ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{AsciiCompatibleEncoding, MemorySettings, OutputSink, Selector};
 
 use super::RewriteOptions;
-use super::content_type::ContentType;
-use super::css::rewrite_css_text;
 use super::error::RewriteError;
 use super::mapper::UrlMapper;
 use super::splice::{Edit, Splicer};
-use super::srcset::candidate_urls;
 use super::url_context::{UrlContext, trim_ascii_whitespace};
+use super::values::{ValueKind, is_embedding_rel, meta_charset, rewrite_style_text, rewrite_value};
 
 /// What a matched element may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,14 +60,6 @@ impl Role {
     }
 }
 
-/// How an attribute value holds URLs.
-#[derive(Clone, Copy, Debug)]
-enum ValueKind {
-    Url,
-    Srcset,
-    Css,
-}
-
 /// One selector list for all URL-bearing elements: lol_html runs its selector machine on
 /// every start tag, and fewer selectors make that cheaper; the handler sorts them by name.
 const ROLES: [(&str, Role); 3] = [
@@ -90,7 +80,6 @@ static SELECTORS: LazyLock<Vec<(Selector, Role)>> = LazyLock::new(|| {
         .collect()
 });
 
-const LINK_RELS: [&str; 5] = ["stylesheet", "preload", "prefetch", "icon", "modulepreload"];
 const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 
 /// Everything the handlers and the output sink share. lol_html takes each handler as a
@@ -129,10 +118,7 @@ impl<M: UrlMapper> Shared<M> {
             }
             Role::Link => {
                 let rel = el.get_attribute("rel")?;
-                let wanted = rel
-                    .split_ascii_whitespace()
-                    .any(|token| LINK_RELS.iter().any(|r| r.eq_ignore_ascii_case(token)));
-                if wanted {
+                if is_embedding_rel(&rel) {
                     self.rewrite_attributes(el.attributes(), &[("href", ValueKind::Url)]);
                 }
             }
@@ -172,42 +158,7 @@ impl<M: UrlMapper> Shared<M> {
         };
         let value = attr.value();
         self.value.clear();
-        let rewrites = match kind {
-            ValueKind::Url => {
-                let url = trim_ascii_whitespace(&value);
-                let lead = url.as_ptr() as usize - value.as_ptr() as usize;
-                self.value.push_str(&value[..lead]);
-                if self.ctx.rewrite(url, &self.mapper, &mut self.value) {
-                    self.value.push_str(&value[lead + url.len()..]);
-                    1
-                } else {
-                    0
-                }
-            }
-            ValueKind::Srcset => {
-                let mut copied = 0;
-                let mut rewrites = 0;
-                for range in candidate_urls(value.as_bytes()) {
-                    let (Some(before), Some(url)) =
-                        (value.get(copied..range.start), value.get(range.clone()))
-                    else {
-                        return;
-                    };
-                    self.value.push_str(before);
-                    if self.ctx.rewrite(url, &self.mapper, &mut self.value) {
-                        rewrites += 1;
-                    } else {
-                        self.value.push_str(url);
-                    }
-                    copied = range.end;
-                }
-                self.value.push_str(value.get(copied..).unwrap_or_default());
-                rewrites
-            }
-            ValueKind::Css => {
-                rewrite_css_text(&value, &mut self.ctx, &self.mapper, &mut self.value)
-            }
-        };
+        let rewrites = rewrite_value(&value, kind, &mut self.ctx, &self.mapper, &mut self.value);
         if rewrites == 0 {
             return;
         }
@@ -231,17 +182,8 @@ impl<M: UrlMapper> Shared<M> {
         if self.encoding_fixed {
             return;
         }
-        let declared = el
-            .get_attribute("charset")
-            .and_then(|label| Encoding::for_label_no_replacement(label.trim().as_bytes()))
-            .or_else(|| {
-                let http_equiv = el.get_attribute("http-equiv")?;
-                if !http_equiv.eq_ignore_ascii_case("content-type") {
-                    return None;
-                }
-                ContentType::parse(&el.get_attribute("content")?).charset
-            });
-        if let Some(encoding) = declared.filter(|e| e.is_ascii_compatible()) {
+        let declared = meta_charset(|name| el.get_attribute(name).map(Cow::Owned));
+        if let Some(encoding) = declared {
             self.encoding = encoding;
             self.encoding_fixed = true;
         }
@@ -262,31 +204,6 @@ impl<M: UrlMapper> Shared<M> {
             Some(css)
         });
     }
-}
-
-/// The rewritten bytes of a `<style>` element's text, if any URL changed.
-fn rewrite_style_text(
-    held: &[u8],
-    encoding: &'static Encoding,
-    ctx: &mut UrlContext,
-    mapper: &impl UrlMapper,
-) -> Option<(Vec<u8>, u32)> {
-    let css: Cow<'_, str> = if encoding == UTF_8 {
-        Cow::Borrowed(std::str::from_utf8(held).ok()?)
-    } else {
-        encoding.decode_without_bom_handling_and_without_replacement(held)?
-    };
-    let mut out = String::new();
-    let n = rewrite_css_text(&css, ctx, mapper, &mut out);
-    if n == 0 {
-        return None;
-    }
-    // Re-encoding must give back the original bytes, or untouched text would change.
-    if encoding != UTF_8 && *encoding.encode(&css).0 != *held {
-        return None;
-    }
-    let (bytes, _, unencodable) = encoding.encode(&out);
-    (!unencodable).then(|| (bytes.into_owned(), n))
 }
 
 fn lock<M>(shared: &Mutex<Shared<M>>) -> MutexGuard<'_, Shared<M>> {

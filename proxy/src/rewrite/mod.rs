@@ -38,11 +38,13 @@ mod content_type;
 mod css;
 mod css_stream;
 mod error;
+mod fast;
 mod html;
 mod mapper;
 mod splice;
 mod srcset;
 mod url_context;
+mod values;
 
 use bytes::Bytes;
 use url::Url;
@@ -52,7 +54,22 @@ pub use error::RewriteError;
 pub use mapper::{EmbeddedMapper, UrlMapper};
 
 use css_stream::CssStream;
+use fast::FastPage;
 use html::HtmlPage;
+
+/// Which parser finds the URLs of an HTML page. Both give the same bytes (tested
+/// differentially on real and random pages); the fast one is several times faster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HtmlEngine {
+    /// A hand-written tokenizer that looks only at tags, skipping text, comments and
+    /// scripts with `memchr`; it follows lol_html's tokenizer and tree feedback rule for
+    /// rule.
+    #[default]
+    Fast,
+    /// lol_html, used as a parser only: the reference the fast engine is tested against.
+    LolHtml,
+}
 
 /// Per-page settings.
 #[derive(Clone, Debug)]
@@ -81,6 +98,7 @@ impl Default for RewriteOptions {
 }
 
 enum Inner<M: UrlMapper + Send + 'static> {
+    Fast(Box<FastPage<M>>),
     Html(Box<HtmlPage<M>>),
     Css(Box<CssStream<M>>),
     Passthrough,
@@ -99,14 +117,32 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
 
     /// A rewriter for a body of an already parsed content type.
     pub fn for_content(content_type: ContentType, mapper: M, options: RewriteOptions) -> Self {
+        Self::with_engine(content_type, mapper, options, HtmlEngine::default())
+    }
+
+    /// A rewriter whose HTML pages go through the given engine.
+    pub fn with_engine(
+        content_type: ContentType,
+        mapper: M,
+        options: RewriteOptions,
+        engine: HtmlEngine,
+    ) -> Self {
         let inner = match content_type.kind {
-            // lol_html only parses ASCII-compatible encodings; UTF-16 pages pass through.
+            // Both engines tokenize bytes, which holds for ASCII-compatible encodings only;
+            // UTF-16 pages pass through.
             ContentKind::Html if content_type.charset.is_none_or(|c| c.is_ascii_compatible()) => {
-                Inner::Html(Box::new(HtmlPage::new(
-                    content_type.charset,
-                    mapper,
-                    &options,
-                )))
+                match engine {
+                    HtmlEngine::Fast => Inner::Fast(Box::new(FastPage::new(
+                        content_type.charset,
+                        mapper,
+                        &options,
+                    ))),
+                    HtmlEngine::LolHtml => Inner::Html(Box::new(HtmlPage::new(
+                        content_type.charset,
+                        mapper,
+                        &options,
+                    ))),
+                }
             }
             ContentKind::Css => Inner::Css(Box::new(CssStream::new(
                 content_type.charset,
@@ -127,6 +163,7 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
     /// empty: a tag or URL split across chunks waits for its end).
     pub fn write(&mut self, chunk: &[u8]) -> Bytes {
         match &mut self.inner {
+            Inner::Fast(page) => page.write(chunk),
             Inner::Html(page) => page.write(chunk),
             Inner::Css(css) => css.write(chunk),
             Inner::Passthrough => Bytes::copy_from_slice(chunk),
@@ -145,6 +182,7 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
     /// Ends the body; returns the last output. Later writes pass through unchanged.
     pub fn finish(&mut self) -> Bytes {
         match &mut self.inner {
+            Inner::Fast(page) => page.finish(),
             Inner::Html(page) => page.finish(),
             Inner::Css(css) => css.finish(),
             Inner::Passthrough => Bytes::new(),
@@ -154,6 +192,7 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
     /// How many URLs were rewritten so far.
     pub fn rewritten_urls(&self) -> u64 {
         match &self.inner {
+            Inner::Fast(page) => page.rewrites(),
             Inner::Html(page) => page.rewrites(),
             Inner::Css(css) => css.rewrites(),
             Inner::Passthrough => 0,
@@ -163,6 +202,7 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
     /// Why rewriting stopped part-way, if it did.
     pub fn failure(&self) -> Option<RewriteError> {
         match &self.inner {
+            Inner::Fast(page) => page.failure().copied(),
             Inner::Html(page) => page.failure().copied(),
             _ => None,
         }

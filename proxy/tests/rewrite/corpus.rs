@@ -9,7 +9,7 @@ use broker_proxy::rewrite::RewriteOptions;
 
 use crate::harness::{PARTNER, first_difference, rewrite_with};
 
-fn corpus_dir() -> Option<PathBuf> {
+pub(crate) fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/html");
     if dir.is_dir() {
         Some(dir)
@@ -21,7 +21,7 @@ fn corpus_dir() -> Option<PathBuf> {
 
 /// The pages with the content type to serve them with (charset of the chardet pages from
 /// their file names, as the data README says).
-fn pages(dir: &Path) -> Vec<(PathBuf, String)> {
+pub(crate) fn pages(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut pages: Vec<(PathBuf, String)> = Vec::new();
     for sub in [dir.to_path_buf(), dir.join("encodings")] {
         let Ok(entries) = std::fs::read_dir(&sub) else {
@@ -49,7 +49,7 @@ fn pages(dir: &Path) -> Vec<(PathBuf, String)> {
 
 /// Hosts of URLs written after `src=`, `srcset=`, `href=`, `poster=`, `data=` or `url(`,
 /// most used first: offloading them exercises both rewritten and kept URLs.
-fn top_hosts(page: &[u8], n: usize) -> Vec<String> {
+pub(crate) fn top_hosts(page: &[u8], n: usize) -> Vec<String> {
     let text = String::from_utf8_lossy(page).to_ascii_lowercase();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for marker in ["src=", "srcset=", "href=", "poster=", "data=", "url("] {

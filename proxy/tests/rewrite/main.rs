@@ -3,6 +3,7 @@
 
 mod corpus;
 mod css;
+mod differential;
 mod encodings;
 mod harness;
 mod html_elements;
