@@ -83,13 +83,33 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
         }
         None => None,
     };
-    // The front proxy ([proxy], issue 4) starts here when its server exists, with
-    // `control_plan` when [control] runs here; until then say so rather than pretend.
-    if deployment.proxy.is_some() {
-        tracing::warn!(
-            control_plan = control_plan.is_some(),
-            "[proxy] is not implemented in `run` yet: not started"
-        );
+    if let Some(role) = &deployment.proxy {
+        let plan = match control_plan {
+            Some(plan) => plan,
+            None => front_plan(&deployment)?,
+        };
+        let settings = broker_proxy::front::FrontSettings::default();
+        let front = Arc::new(broker_proxy::front::Front::new(
+            &deployment,
+            plan,
+            settings,
+        )?);
+        let listeners = broker_proxy::front::FrontListeners::bind(&front, role).await?;
+        println!("proxy {}", listeners.http_addr());
+        for (partner, addr) in listeners.special_addrs() {
+            println!("proxy-special {partner} {addr}");
+        }
+        if let Some(a) = listeners.https_addr() {
+            println!("proxy-https {a}");
+        }
+        if let Some(a) = listeners.metrics_addr() {
+            println!("proxy-metrics {a}");
+        }
+        let token = shutdown.clone();
+        roles.spawn(async move {
+            broker_proxy::front::run(listeners, front, token).await;
+            Ok(())
+        });
     }
     if roles.is_empty() {
         anyhow::bail!("{}: no role to run", args.config.display());
@@ -117,6 +137,30 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
     }
     shutdown.cancel();
+}
+
+/// The plan of a front proxy with no control component in this process: computed once
+/// from the `[control]` files when the deployment names them, else one under which this
+/// CDN serves everything.
+fn front_plan(deployment: &Deployment) -> anyhow::Result<broker_policy::live::SharedPlan> {
+    use broker_proxy::front::static_plan;
+    let Some(control) = &deployment.control else {
+        return Ok(static_plan::serve_all_ourselves().shared());
+    };
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+    };
+    let files = broker_config::AgentFiles::parse(
+        &read(&control.regions)?,
+        &read(&control.cdns)?,
+        &read(&control.customers)?,
+    )
+    .map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("[proxy] plan: {}", lines.join("\n"))
+    })?;
+    let plan = static_plan::from_agent_files(&files).context("[proxy] plan")?;
+    Ok(plan.shared())
 }
 
 fn edge_regions(path: Option<&std::path::Path>) -> anyhow::Result<Regions> {

@@ -7,4 +7,5 @@
 #![warn(missing_docs)]
 
 pub mod edge;
+pub mod front;
 pub mod rewrite;

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::{Request, Response};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -45,7 +46,24 @@ pub(crate) async fn accept_loop<H, F>(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
+    accept_loop_with(Arc::new(builder), listener, tls, handler, shutdown, tracker).await;
+}
+
+/// [`accept_loop`] with the caller's connection settings and body type (the front proxy
+/// shares it with its own limits and streamed bodies).
+pub(crate) async fn accept_loop_with<H, F, B>(
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -81,7 +99,7 @@ pub(crate) async fn accept_loop<H, F>(
     }
 }
 
-async fn serve_one<S, H, F>(
+async fn serve_one<S, H, F, B>(
     builder: &auto::Builder<TokioExecutor>,
     stream: S,
     peer: SocketAddr,
@@ -90,7 +108,9 @@ async fn serve_one<S, H, F>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<EdgeBody>> + Send + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let service = service_fn(move |req| {
         let handler = handler.clone();

@@ -1,0 +1,233 @@
+//! Response bodies of the front proxy, all streamed: origin bodies relayed as they come,
+//! and rewritten pages piped `origin → decode → rewrite → encode → client` with bounded
+//! buffers at every stage, so a page of any size is never held whole. Every stage pulls
+//! from the one before; a stalled origin ends the body with an error after the idle
+//! timeout.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use async_compression::Level;
+use async_compression::tokio::bufread::{
+    BrotliDecoder, BrotliEncoder, GzipDecoder, GzipEncoder, ZlibDecoder, ZlibEncoder,
+};
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use super::coding::Coding;
+use super::mapper::FrontMapper;
+use crate::rewrite::PageRewriter;
+
+/// Every response the front proxy writes has this body.
+pub type FrontBody = UnsyncBoxBody<Bytes, io::Error>;
+
+/// Size of the read buffers between stages.
+const CHUNK: usize = 16 * 1024;
+
+type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// A short text body.
+pub(crate) fn text(s: impl Into<Bytes>) -> FrontBody {
+    http_body_util::Full::new(s.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// No body.
+pub(crate) fn empty() -> FrontBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// The origin's body relayed untouched (trailers too).
+pub(crate) fn passthrough(origin: Incoming, idle: Duration) -> FrontBody {
+    Idle::new(origin, idle).boxed_unsync()
+}
+
+/// The origin's body decoded from `from`, rewritten, and encoded to `to`.
+pub(crate) fn rewritten(
+    origin: Incoming,
+    idle: Duration,
+    from: Coding,
+    rewriter: PageRewriter<FrontMapper>,
+    to: Coding,
+) -> FrontBody {
+    let raw: ByteStream = Box::pin(Data(Idle::new(origin, idle)));
+    let decoded: ByteStream = match from {
+        Coding::Identity => raw,
+        Coding::Gzip => reader_stream(GzipDecoder::new(StreamReader::new(raw))),
+        Coding::Deflate => reader_stream(ZlibDecoder::new(StreamReader::new(raw))),
+        Coding::Br => reader_stream(BrotliDecoder::new(StreamReader::new(raw))),
+    };
+    let plain: ByteStream = Box::pin(Rewrite {
+        inner: decoded,
+        rewriter,
+        done: false,
+    });
+    // Fast levels: the page is compressed once per client, while it streams.
+    let encoded: ByteStream = match to {
+        Coding::Identity => plain,
+        Coding::Gzip => reader_stream(GzipEncoder::with_quality(
+            StreamReader::new(plain),
+            Level::Precise(5),
+        )),
+        Coding::Deflate => reader_stream(ZlibEncoder::with_quality(
+            StreamReader::new(plain),
+            Level::Precise(5),
+        )),
+        Coding::Br => reader_stream(BrotliEncoder::with_quality(
+            StreamReader::new(plain),
+            Level::Precise(4),
+        )),
+    };
+    Frames(encoded).boxed_unsync()
+}
+
+fn reader_stream<R: tokio::io::AsyncRead + Send + 'static>(r: R) -> ByteStream {
+    Box::pin(ReaderStream::with_capacity(r, CHUNK))
+}
+
+/// A body that fails with `TimedOut` when no frame arrives for `idle`.
+struct Idle<B> {
+    inner: B,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl<B> Idle<B> {
+    fn new(inner: B, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl<B> Body for Idle<B>
+where
+    B: Body<Data = Bytes, Error = hyper::Error> + Unpin,
+{
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = Instant::now() + self.idle;
+                self.timer.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| f.map_err(io::Error::other)))
+            }
+            Poll::Pending => {
+                ready!(self.timer.as_mut().poll(cx));
+                Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "origin body stalled",
+                ))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The data frames of a body as a stream (trailers are dropped: the body changes).
+struct Data<B>(B);
+
+impl<B: Body<Data = Bytes, Error = io::Error> + Unpin> Stream for Data<B> {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match ready!(Pin::new(&mut self.0).poll_frame(cx)) {
+                None => return Poll::Ready(None),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The page rewriter as a stream stage.
+struct Rewrite {
+    inner: ByteStream,
+    rewriter: PageRewriter<FrontMapper>,
+    done: bool,
+}
+
+impl Stream for Rewrite {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match ready!(self.inner.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => {
+                    let out = self.rewriter.write_bytes(chunk);
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                None => {
+                    self.done = true;
+                    if let Some(why) = self.rewriter.failure() {
+                        tracing::debug!(%why, "page passed through unrewritten from some point");
+                    }
+                    let out = self.rewriter.finish();
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A byte stream as a body of data frames.
+struct Frames(ByteStream);
+
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        loop {
+            return match ready!(self.0.as_mut().poll_next(cx)) {
+                Some(Ok(data)) if data.is_empty() => continue,
+                Some(Ok(data)) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                Some(Err(e)) => Poll::Ready(Some(Err(e))),
+                None => Poll::Ready(None),
+            };
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The rewriter's [`UrlMapper`] for one page: origin-map's spec §5 encoding with the
+//! partner picked for each offload group.
+
+use std::sync::Arc;
+
+use origin_map::Scheme;
+
+use super::pick::Picks;
+use super::sites::{CustomerRoute, PartnerRoute};
+use crate::rewrite::UrlMapper;
+
+/// Maps the URLs of one page.
+pub(crate) struct FrontMapper {
+    pub(crate) customer: Arc<CustomerRoute>,
+    pub(crate) partners: Arc<[PartnerRoute]>,
+    pub(crate) picks: Picks,
+    /// The page's scheme: on an `https` page, `http` URLs become `https` partner URLs.
+    pub(crate) page: Scheme,
+}
+
+impl UrlMapper for FrontMapper {
+    fn map_url(&self, url: &str, out: &mut String) -> bool {
+        for (group, pick) in self.customer.groups.iter().zip(&self.picks) {
+            let Some(partner) = pick.and_then(|i| self.partners.get(usize::from(i))) else {
+                continue;
+            };
+            if partner.form.encode_into(url, self.page, &group.hosts, out) {
+                partner.rewrites.inc();
+                return true;
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,215 @@
+//! One request through the front proxy, in phases:
+//!
+//! ```text
+//! loop check (our Via: 508) → site (Host or :authority: unknown 404, never an open proxy)
+//! → client address (peer; X-Forwarded-For only from trusted proxies)
+//! → origin (the site's back door, its own Host, body streamed: 502 down, 504 slow)
+//! → classify: HEAD, Range, 206/304/204, not HTML/CSS, a coding we cannot undo: relay
+//! → pick (one plan load; the special port's partner forces it) per offload group
+//! → body: decode → rewrite (origin-map §5 forms) → encode for Accept-Encoding
+//! → headers: private, Vary, no Content-Length/strong ETag, Via, no hop-by-hop
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{CONTENT_TYPE, HOST, HeaderValue, RANGE};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use origin_map::Scheme;
+
+use super::Front;
+use super::body::{self, FrontBody};
+use super::client_addr::{client_ip, is_trusted};
+use super::coding;
+use super::headers::{self, X_FORWARDED_PROTO};
+use super::mapper::FrontMapper;
+use super::metrics::Outcome;
+use super::origin::OriginError;
+use super::pick;
+use crate::rewrite::{ContentKind, ContentType, PageRewriter, RewriteOptions};
+
+/// Where a request came in: the scheme of the listener and, on a special port, the
+/// partner it forces.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub(crate) scheme: Scheme,
+    pub(crate) forced: Option<u16>,
+}
+
+/// Answers one client request that arrived at `entry` from `peer`.
+pub(crate) async fn handle(
+    front: Arc<Front>,
+    entry: Entry,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<FrontBody> {
+    let (resp, outcome) = answer(&front, entry, peer, req).await;
+    front.metrics.count(outcome);
+    resp
+}
+
+async fn answer(
+    front: &Front,
+    entry: Entry,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> (Response<FrontBody>, Outcome) {
+    if front.via.seen_in(req.headers()) {
+        let why = "request loop: it already went through this proxy";
+        return (refuse(StatusCode::LOOP_DETECTED, why), Outcome::Refused);
+    }
+    // An absolute-form target's authority overrides `Host` (RFC 9112 §3.2.2); HTTP/2
+    // carries it as `:authority`, which hyper puts in the URI.
+    let host = match req.uri().authority() {
+        Some(a) => a.as_str(),
+        None => match req.headers().get(HOST).map(|h| h.to_str()) {
+            Some(Ok(h)) => h,
+            _ => return (refuse(StatusCode::BAD_REQUEST, "no Host"), Outcome::Refused),
+        },
+    };
+    let Some(site) = front.sites.find(host).cloned() else {
+        return (
+            refuse(StatusCode::NOT_FOUND, "unknown site"),
+            Outcome::Refused,
+        );
+    };
+    let peer_ip = peer.ip().to_canonical();
+    let peer_trusted = is_trusted(peer_ip, &front.trusted);
+    let client = client_ip(peer_ip, req.headers(), &front.trusted);
+    let forwarded_https = peer_trusted
+        && req
+            .headers()
+            .get(&X_FORWARDED_PROTO)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let page = if entry.scheme == Scheme::Https || forwarded_https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let head = req.method() == Method::HEAD;
+    let ranged = req.headers().contains_key(RANGE);
+    let client_coding = coding::for_client(req.headers());
+    let document = document_url(page, host, req.uri());
+
+    // The origin request: same method, target and body; the site's Host.
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(uri) = format!("{}{path}", site.origin_base).parse::<Uri>() else {
+        return (
+            refuse(StatusCode::BAD_REQUEST, "bad target"),
+            Outcome::Refused,
+        );
+    };
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    headers::to_origin(
+        &mut parts.headers,
+        &site.host,
+        peer_ip,
+        peer_trusted,
+        page == Scheme::Https,
+        &front.via,
+    );
+    let started = Instant::now();
+    let resp = match front.origin.send(Request::from_parts(parts, body)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::debug!(error = %e, "origin fetch failed");
+            let (status, outcome) = match e {
+                OriginError::Timeout => (StatusCode::GATEWAY_TIMEOUT, Outcome::OriginTimeout),
+                OriginError::Unreachable(_) => (StatusCode::BAD_GATEWAY, Outcome::OriginFailed),
+            };
+            return (refuse(status, &e.to_string()), outcome);
+        }
+    };
+    front.metrics.origin_time(started.elapsed());
+
+    let (mut parts, origin_body) = resp.into_parts();
+    headers::from_origin(&mut parts.headers, &front.via);
+    let kind = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(ContentType::parse);
+    let rewritable =
+        kind.is_some_and(|k| k.kind != ContentKind::Other) && !site.customer.groups.is_empty();
+    let idle = front.settings.origin_idle_timeout;
+    if rewritable {
+        // Its embedded URLs depend on who asks, whether or not they change this time.
+        headers::make_private(&mut parts.headers);
+    }
+    let has_body = !head
+        && !matches!(
+            parts.status,
+            StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT
+        )
+        && !parts.status.is_informational();
+    let from = coding::of_response(&parts.headers);
+    let (Some(kind), true, false, Some(from)) = (kind, rewritable && has_body, ranged, from) else {
+        let outcome = if rewritable {
+            Outcome::Unchanged
+        } else {
+            Outcome::Passed
+        };
+        let body = if head {
+            body::empty()
+        } else {
+            body::passthrough(origin_body, idle)
+        };
+        return (Response::from_parts(parts, body), outcome);
+    };
+
+    let picks = {
+        let live = front.plan.load();
+        pick::choose(
+            &live,
+            &site.customer,
+            client,
+            &front.node,
+            &front.partners,
+            entry.forced,
+        )
+    };
+    let Some(first) = picks.iter().flatten().next() else {
+        front.self_pages.inc();
+        let body = body::passthrough(origin_body, idle);
+        return (Response::from_parts(parts, body), Outcome::Unchanged);
+    };
+    if let Some(p) = front.partners.get(usize::from(*first)) {
+        p.pages.inc();
+    }
+    let mapper = FrontMapper {
+        customer: site.customer.clone(),
+        partners: front.partners.clone(),
+        picks,
+        page,
+    };
+    let options = RewriteOptions {
+        document_url: document,
+        https_page: page == Scheme::Https,
+        ..RewriteOptions::default()
+    };
+    let rewriter = PageRewriter::for_content(kind, mapper, options);
+    headers::for_new_body(&mut parts.headers, client_coding);
+    let body = body::rewritten(origin_body, idle, from, rewriter, client_coding);
+    (Response::from_parts(parts, body), Outcome::Rewritten)
+}
+
+/// The page's own URL, against which a relative `<base href>` resolves.
+fn document_url(page: Scheme, host: &str, uri: &Uri) -> Option<url::Url> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    url::Url::parse(&format!("{page}://{host}{path}")).ok()
+}
+
+/// A short plain-text answer of our own.
+pub(crate) fn refuse(status: StatusCode, reason: &str) -> Response<FrontBody> {
+    let mut resp = Response::new(body::text(format!("{reason}\n")));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}

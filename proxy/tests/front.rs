@@ -1,0 +1,10 @@
+//! Front proxy (issue 4) over real sockets: a real origin (hyper on port 0), the proxy on
+//! port 0 with a plan made from spec §2 files, real clients (hyper, raw TCP). Modules
+//! live in `front/`; `#[path]` keeps cargo from taking them for test targets.
+
+#[path = "front/faults.rs"]
+mod faults;
+#[path = "front/rewriting.rs"]
+mod rewriting;
+#[path = "front/support.rs"]
+mod support;
