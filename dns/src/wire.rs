@@ -176,8 +176,14 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, Reject<'_>> {
         question,
         edns,
     };
+    // Error answers carry OPT when the query had it (RFC 6891 §7) and the packet can be
+    // read that far.
     if flags & OPCODE_MASK != 0 {
-        return Err(reply(Rcode::NotImp, None, None));
+        return Err(reply(
+            Rcode::NotImp,
+            sole_question(p),
+            edns_of_odd_packet(p),
+        ));
     }
     let (qd, an, ns, ar) = (
         u16::from_be_bytes([p[4], p[5]]),
@@ -186,7 +192,7 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, Reject<'_>> {
         u16::from_be_bytes([p[10], p[11]]),
     );
     if qd != 1 || an != 0 || ns != 0 {
-        return Err(reply(Rcode::FormErr, None, None));
+        return Err(reply(Rcode::FormErr, None, edns_of_odd_packet(p)));
     }
     let Some(qname_end) = question_name_end(p, HEADER_LEN) else {
         return Err(reply(Rcode::FormErr, None, None));
@@ -195,8 +201,9 @@ pub fn parse_query(p: &[u8]) -> Result<Query<'_>, Reject<'_>> {
         return Err(reply(Rcode::FormErr, None, None));
     };
     let question = &p[HEADER_LEN..qname_end + 4];
-    let Ok(edns) = additional_opt(p, qname_end + 4, ar) else {
-        return Err(reply(Rcode::FormErr, Some(question), None));
+    let edns = match additional_opt(p, qname_end + 4, ar) {
+        Ok(edns) => edns,
+        Err(first_opt) => return Err(reply(Rcode::FormErr, Some(question), first_opt)),
     };
     if let Some(e) = edns
         && e.version != 0
@@ -248,33 +255,62 @@ pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
-/// Reads the additional section, returning the one OPT record's contents.
-fn additional_opt(p: &[u8], mut at: usize, count: u16) -> Result<Option<Edns>, ()> {
-    let mut edns = None;
+/// Reads the additional section, returning the one OPT record's contents. On error, the
+/// first OPT's header when that much was sound (the FORMERR answer then carries OPT).
+fn additional_opt(p: &[u8], mut at: usize, count: u16) -> Result<Option<Edns>, Option<Edns>> {
+    let mut edns: Option<Edns> = None;
     for _ in 0..count {
         let name_start = at;
-        at = skip_name(p, at).ok_or(())?;
-        let rtype = be16(p, at).ok_or(())?;
-        let class = be16(p, at + 2).ok_or(())?;
-        let ttl = be32(p, at + 4).ok_or(())?;
-        let rdlen = usize::from(be16(p, at + 8).ok_or(())?);
-        let rdata = p.get(at + 10..at + 10 + rdlen).ok_or(())?;
+        at = skip_name(p, at).ok_or(edns)?;
+        let rtype = be16(p, at).ok_or(edns)?;
+        let class = be16(p, at + 2).ok_or(edns)?;
+        let ttl = be32(p, at + 4).ok_or(edns)?;
+        let rdlen = usize::from(be16(p, at + 8).ok_or(edns)?);
+        let rdata = p.get(at + 10..at + 10 + rdlen).ok_or(edns)?;
         at += 10 + rdlen;
         if rtype != rtype::OPT {
             continue;
         }
         // One OPT, owned by the root (RFC 6891 §6.1.1).
         if edns.is_some() || at - rdlen - 10 != name_start + 1 || p[name_start] != 0 {
-            return Err(());
+            return Err(edns);
         }
-        edns = Some(Edns {
+        let mut opt = Edns {
             payload: class,
             version: (ttl >> 16) as u8,
             dnssec_ok: ttl & 0x8000 != 0,
-            subnet: client_subnet(rdata)?,
-        });
+            subnet: None,
+        };
+        opt.subnet = client_subnet(rdata).map_err(|()| Some(opt))?;
+        edns = Some(opt);
     }
     Ok(edns)
+}
+
+/// The question of a packet with exactly one, as sent (for the NOTIMP answer's echo).
+fn sole_question(p: &[u8]) -> Option<&[u8]> {
+    if be16(p, 4)? != 1 {
+        return None;
+    }
+    let end = question_name_end(p, HEADER_LEN)? + 4;
+    p.get(HEADER_LEN..end)
+}
+
+/// The OPT of a packet refused before the normal parse (another opcode, odd section
+/// counts): every record is stepped over as RFC 1035 lays them out and the OPT is read
+/// if it is there and sound. Each step moves forward, so this ends within the packet.
+fn edns_of_odd_packet(p: &[u8]) -> Option<Edns> {
+    let (qd, an, ns, ar) = (be16(p, 4)?, be16(p, 6)?, be16(p, 8)?, be16(p, 10)?);
+    let mut at = HEADER_LEN;
+    for _ in 0..qd {
+        at = skip_name(p, at)? + 4;
+    }
+    for _ in 0..u32::from(an) + u32::from(ns) {
+        at = skip_name(p, at)?;
+        at += 10 + usize::from(be16(p, at + 8)?);
+    }
+    p.get(at..)?;
+    additional_opt(p, at, ar).ok().flatten()
 }
 
 /// The ECS option among the OPT options, checked as RFC 7871 §6 asks.

@@ -149,3 +149,62 @@ fn udp_limit_follows_the_payload_size_within_bounds() {
     assert_eq!(udp_limit(Some(&e(4096))), 1232);
     assert_eq!(udp_limit(Some(&e(1000))), 1000);
 }
+
+/// The EDNS a rejected packet's error answer will carry.
+fn reject_edns(p: &[u8]) -> (Rcode, Option<Edns>) {
+    match parse_query(p) {
+        Err(Reject::Reply { rcode, edns, .. }) => (rcode, edns),
+        other => panic!("not an error answer: {other:?}"),
+    }
+}
+
+#[test]
+fn error_answers_keep_the_edns_of_the_query() {
+    // Another opcode (NOTIFY), with OPT after the question.
+    let mut notify = packet(1, &opt(&[]));
+    notify[2] |= 4 << 3;
+    let (rcode, edns) = reject_edns(&notify);
+    assert_eq!(
+        (rcode, edns.map(|e| e.dnssec_ok)),
+        (Rcode::NotImp, Some(true))
+    );
+    // Two questions: FORMERR, the OPT found past both.
+    let mut two = packet(1, &[]);
+    two[5] = 2;
+    two.extend_from_slice(b"\x01b\x00\x00\x01\x00\x01");
+    two.extend_from_slice(&opt(&[]));
+    assert_eq!(reject_edns(&two).0, Rcode::FormErr);
+    assert!(reject_edns(&two).1.is_some());
+    // A malformed subnet: FORMERR with OPT, without the subnet.
+    let bad_ecs = packet(1, &opt(&ecs(1, 24, &[])));
+    let (rcode, edns) = reject_edns(&bad_ecs);
+    assert_eq!(
+        (rcode, edns.map(|e| e.subnet)),
+        (Rcode::FormErr, Some(None))
+    );
+    // Two OPTs: FORMERR with the first.
+    let mut opts = opt(&[]);
+    opts.extend_from_slice(&opt(&[]));
+    assert!(matches!(
+        reject_edns(&packet(2, &opts)),
+        (Rcode::FormErr, Some(_))
+    ));
+    // No OPT in the query, none in the answer; an unreadable one is not guessed at.
+    let mut plain = packet(0, &[]);
+    plain[2] |= 4 << 3;
+    assert_eq!(reject_edns(&plain), (Rcode::NotImp, None));
+    let cut = packet(1, &opt(&[]));
+    assert_eq!(reject_edns(&cut[..cut.len() - 1]), (Rcode::FormErr, None));
+}
+
+#[test]
+fn the_notimp_answer_echoes_a_sole_question_and_opt() {
+    let mut p = packet(1, &opt(&[]));
+    p[2] |= 2 << 3;
+    let reject = parse_query(&p).unwrap_err();
+    let mut out = Vec::new();
+    assert!(write_reject(&reject, &mut out));
+    assert_eq!(out[3] & 0x0f, Rcode::NotImp as u8);
+    assert_eq!(&out[4..12], &[0, 1, 0, 0, 0, 0, 0, 1], "question and OPT");
+    assert_eq!(&out[12..12 + 15], &p[12..12 + 15]);
+}
