@@ -164,6 +164,15 @@ pub(crate) fn commands(world: &World) -> Vec<(String, String)> {
                 format!("the same page with every offloadable image sent to {partner}"),
             ));
         }
+        if !p.trusted_proxies.is_empty() {
+            out.push((
+                format!(
+                    "curl -s -H 'Host: {site}' -H 'X-Forwarded-For: 196.8.1.1' http://{}/ | grep -o '//[a-z.-]*/' | sort | uniq -c",
+                    p.listen
+                ),
+                "a client in GERMANY (196.8.1.1, by regions.txt), where G's coverage is better: the hosts its page points at".to_owned(),
+            ));
+        }
         for (addr, why) in std::iter::once((
             p.listen,
             "a real browser: the page's report lists who delivered each image",

@@ -92,6 +92,8 @@ tls = {{ cert = "{c_cert}", key = "{c_key}" }}
 [proxy]
 listen = "{proxy}"
 special_ports = {{ G = "{proxy_g}" }}   # pages on this port send every offloadable URL to G
+trusted_proxies = ["127.0.0.1/32"]     # demo only: curl may play a client elsewhere
+                                       # with X-Forwarded-For (a browser here is LOCAL)
 
 [[partner]]
 name = "G"
