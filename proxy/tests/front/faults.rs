@@ -219,22 +219,6 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         .unwrap();
 }
 
-/// An mpsc receiver as a stream of body frames.
-struct ChannelFrames(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl futures_core::Stream for ChannelFrames {
-    type Item = Result<hyper::body::Frame<Bytes>, std::convert::Infallible>;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        self.0
-            .poll_recv(cx)
-            .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
-    }
-}
-
 #[tokio::test]
 async fn http2_prior_knowledge_works_on_the_plain_listener() {
     let origin = Origin::fixed(&[("content-type", "text/html")], HTML).await;

@@ -172,15 +172,14 @@ pub(crate) async fn start(d: &Deployment, settings: FrontSettings) -> Proxy {
         .await
         .unwrap();
     let stop = CancellationToken::new();
-    let proxy = Proxy {
+    Proxy {
         addr: listeners.http_addr(),
         special: listeners.special_addrs()[0].1,
         metrics: listeners.metrics_addr().unwrap(),
         https: listeners.https_addr(),
         stop: stop.clone(),
         task: tokio::spawn(run(listeners, front, stop)),
-    };
-    proxy
+    }
 }
 
 /// Starts the proxy of the default deployment, trusting 127.0.0.1's X-Forwarded-For.
@@ -246,4 +245,20 @@ pub(crate) fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> Req
         b = b.header(*k, *v);
     }
     b.body(Empty::new()).unwrap()
+}
+
+/// An mpsc receiver as a stream of body frames.
+pub(crate) struct ChannelFrames(pub(crate) tokio::sync::mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for ChannelFrames {
+    type Item = Result<hyper::body::Frame<Bytes>, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
 }
