@@ -19,17 +19,9 @@ use std::time::Duration;
 use broker_config::{RegionList, RegionsFile, Tables, Transaction};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-/// `ADD REG BIG { ... }!` with `n` disjoint /24s from 1.0.0.0 on.
-fn region_transaction(n: u32) -> String {
-    let mut text = String::with_capacity(n as usize * 26 + 32);
-    text.push_str("ADD REG BIG {\n");
-    for i in 0..n {
-        let [a, b, c, _] = ((1u32 << 24) + (i << 8)).to_be_bytes();
-        writeln!(text, "  {a}.{b}.{c}.0, 24;").unwrap();
-    }
-    text.push_str("}!\nEND\n");
-    text
-}
+#[path = "../tests/support/big_region.rs"]
+mod big_region;
+use big_region::big_region_transaction;
 
 /// The geo-whois table (`CIDR REGION` lines) as a §6 clustering output, if present.
 fn real_regions_file() -> Option<String> {
@@ -59,7 +51,7 @@ fn real_regions_file() -> Option<String> {
 }
 
 fn transaction(c: &mut Criterion) {
-    let text = region_transaction(1_000_000);
+    let text = big_region_transaction(1_000_000);
     let mut group = c.benchmark_group("1M-prefix transaction");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
@@ -73,21 +65,16 @@ fn transaction(c: &mut Criterion) {
     let mut loaded = Tables::new();
     loaded.apply(&tx).unwrap();
     let coverage = Transaction::parse("ADD CVG c { BIG, [1 = A:192.0.2.1;]; }!").unwrap();
-    group.bench_function("then a coverage", |b| {
-        b.iter_batched(
-            || loaded.clone(),
-            |mut tables| tables.apply(black_box(&coverage)).unwrap(),
-            BatchSize::LargeInput,
-        )
-    });
     let region = Transaction::parse("ADD REG SMALL { 0.0.0.0, 8; }!").unwrap();
-    group.bench_function("then a region", |b| {
-        b.iter_batched(
-            || loaded.clone(),
-            |mut tables| tables.apply(black_box(&region)).unwrap(),
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, tx) in [("then a coverage", &coverage), ("then a region", &region)] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || loaded.clone(),
+                |mut tables| tables.apply(black_box(tx)).unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -3,8 +3,10 @@
 //! 1,000,000 prefixes is measured by `cargo bench -p broker-config --bench
 //! transaction_scale`, not here.
 
-use std::fmt::Write;
+#[path = "support/big_region.rs"]
+mod big_region;
 
+use big_region::big_region_transaction;
 use broker_config::transaction::Statement;
 use broker_config::{Tables, Transaction};
 
@@ -12,14 +14,7 @@ use broker_config::{Tables, Transaction};
 const PREFIXES: u32 = 100_000;
 
 fn big_transaction() -> String {
-    let mut text = String::with_capacity(PREFIXES as usize * 26);
-    text.push_str("ADD REG BIG {\n");
-    for i in 0..PREFIXES {
-        let [a, b, c, _] = ((1u32 << 24) + (i << 8)).to_be_bytes();
-        writeln!(text, "  {a}.{b}.{c}.0, 24;").unwrap();
-    }
-    text.push_str("}!\nEND\n");
-    text
+    big_region_transaction(PREFIXES)
 }
 
 #[test]

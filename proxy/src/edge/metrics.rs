@@ -67,31 +67,36 @@ impl EdgeMetrics {
         let families = Families::default();
         let mut registry = Registry::with_prefix("cdnbroker_edge");
         let f = &families;
-        registry.register(
-            "requests",
-            "Requests whose Host names the offloader, served or refused",
-            f.requests.clone(),
-        );
-        registry.register(
-            "cache_hits",
-            "Requests answered from a fresh stored copy",
-            f.hits.clone(),
-        );
-        registry.register(
-            "cache_misses",
-            "Requests that needed the origin (miss, revalidation, pass, failed fetch)",
-            f.misses.clone(),
-        );
-        registry.register(
-            "origin_fetches",
-            "Requests sent to origins' back doors",
-            f.origin_fetches.clone(),
-        );
-        registry.register(
-            "bytes_served",
-            "Response body bytes sent to clients",
-            f.bytes.clone(),
-        );
+        let per_offloader = [
+            (
+                "requests",
+                "Requests whose Host names the offloader, served or refused",
+                &f.requests,
+            ),
+            (
+                "cache_hits",
+                "Requests answered from a fresh stored copy",
+                &f.hits,
+            ),
+            (
+                "cache_misses",
+                "Requests that needed the origin (miss, revalidation, pass, failed fetch)",
+                &f.misses,
+            ),
+            (
+                "origin_fetches",
+                "Requests sent to origins' back doors",
+                &f.origin_fetches,
+            ),
+            (
+                "bytes_served",
+                "Response body bytes sent to clients",
+                &f.bytes,
+            ),
+        ];
+        for (name, help, family) in per_offloader {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "refused",
             "Requests refused before any origin fetch, per HTTP status (403, 404, 405, 508...)",

@@ -188,24 +188,12 @@ impl EdgeListeners {
         listen: SocketAddr,
         status: Option<(SocketAddr, &Path, &Path)>,
     ) -> Result<Self, EdgeError> {
-        let http = TcpListener::bind(listen)
-            .await
-            .map_err(|source| EdgeError::Bind {
-                what: "edge",
-                addr: listen,
-                source,
-            })?;
+        let http = bind("edge", listen).await?;
         let status = match status {
             None => None,
             Some((addr, cert, key)) => {
                 let config = tls::server_config(cert, key, &[b"h2", b"http/1.1"])?;
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| EdgeError::Bind {
-                        what: "status",
-                        addr,
-                        source,
-                    })?;
+                let listener = bind("status", addr).await?;
                 Some((listener, TlsAcceptor::from(config)))
             }
         };
@@ -219,13 +207,7 @@ impl EdgeListeners {
 
     /// Also serves the Prometheus counters (`GET /metrics`, plain HTTP) on `addr`.
     pub async fn with_metrics(mut self, addr: SocketAddr) -> Result<Self, EdgeError> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| EdgeError::Bind {
-                what: "edge metrics",
-                addr,
-                source,
-            })?;
+        let listener = bind("edge metrics", addr).await?;
         self.metrics = Some(listener);
         Ok(self)
     }
@@ -243,13 +225,7 @@ impl EdgeListeners {
         sites: &[SiteCert],
     ) -> Result<Self, EdgeError> {
         let config = sni::server_config(sites)?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| EdgeError::Bind {
-                what: "edge https",
-                addr,
-                source,
-            })?;
+        let listener = bind("edge https", addr).await?;
         self.https = Some((listener, TlsAcceptor::from(config)));
         Ok(self)
     }
@@ -271,6 +247,13 @@ impl EdgeListeners {
     pub fn status_addr(&self) -> Option<SocketAddr> {
         self.status.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
+}
+
+/// Binds `addr` for the listener called `what` (named in the error).
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, EdgeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| EdgeError::Bind { what, addr, source })
 }
 
 /// Runs `f`, if there is one.
