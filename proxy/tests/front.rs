@@ -10,3 +10,9 @@ mod faults;
 mod rewriting;
 #[path = "front/support.rs"]
 mod support;
+#[path = "front/tls.rs"]
+mod tls;
+// The edge tests' PKI (a CA and leaves written as PEM files), shared read-only.
+#[allow(dead_code)]
+#[path = "edge/pki.rs"]
+mod pki;
