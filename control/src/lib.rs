@@ -15,8 +15,8 @@
 //! - **management interface**: spec §3 batches over TCP on `[control] management`,
 //!   `AUTH <token>` first, answered `OK <generation>` or `ERR LINE:COL message`.
 //! - **HTTP API** on `[control] api`: the same operations in JSON or §3 text, the state,
-//!   `/metrics` (see the `api` module for routes; `api::ui` is the seam for an operator
-//!   page).
+//!   `/metrics` (routes, JSON forms and examples: `control/README.md`; `api::ui` is the
+//!   seam for an operator page).
 //! - **engine drivers**: one per `[control] engines` entry, each bringing its DNS engine
 //!   to the newest plan with spec §1 transactions (whole tables first and after a
 //!   failure, `UPDATE CVG` diffs otherwise), retrying with capped back-off.
