@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{CONTENT_TYPE, HOST, HeaderValue, RANGE};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use origin_map::Scheme;
@@ -91,12 +92,22 @@ async fn answer(
     let head = req.method() == Method::HEAD;
     let ranged = req.headers().contains_key(RANGE);
     let client_coding = coding::for_client(req.headers());
-    let document = document_url(page, host, req.uri());
+    // Kept for the page's URL, which only a rewritten page needs (cheap clones).
+    let asked_host = HeaderValue::from_str(host).ok();
+    let target = req.uri().path_and_query().cloned();
 
     // The origin request: same method, target and body; the site's Host.
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let Ok(uri) = format!("{}{path}", site.origin_base).parse::<Uri>() else {
+    let uri = Uri::builder()
+        .scheme(site.origin_scheme.clone())
+        .authority(site.origin_authority.clone())
+        .path_and_query(
+            target
+                .clone()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        )
+        .build();
+    let Ok(uri) = uri else {
         return (
             refuse(StatusCode::BAD_REQUEST, "bad target"),
             Outcome::Refused,
@@ -187,7 +198,7 @@ async fn answer(
         page,
     };
     let options = RewriteOptions {
-        document_url: document,
+        document_url: document_url(page, asked_host.as_ref(), target.as_ref()),
         https_page: page == Scheme::Https,
         ..RewriteOptions::default()
     };
@@ -198,8 +209,13 @@ async fn answer(
 }
 
 /// The page's own URL, against which a relative `<base href>` resolves.
-fn document_url(page: Scheme, host: &str, uri: &Uri) -> Option<url::Url> {
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+fn document_url(
+    page: Scheme,
+    host: Option<&HeaderValue>,
+    target: Option<&PathAndQuery>,
+) -> Option<url::Url> {
+    let host = host?.to_str().ok()?;
+    let path = target.map_or("/", PathAndQuery::as_str);
     url::Url::parse(&format!("{page}://{host}{path}")).ok()
 }
 

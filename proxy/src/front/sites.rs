@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use broker_config::deploy::{Customer, HostPort, HttpUrl, Partner, UrlForm, UrlHost};
+use broker_config::deploy::{Customer, HostPort, HttpUrl, Partner, UrlForm};
 use broker_config::{DnsName, Name};
 use http::HeaderValue;
 use origin_map::{OffloadHosts, PartnerForm, PartnerFormError};
@@ -40,8 +40,9 @@ pub(crate) struct CustomerRoute {
 /// Where a site's pages are fetched from.
 pub(crate) struct Site {
     pub(crate) customer: Arc<CustomerRoute>,
-    /// `http://127.0.0.1:8000`: scheme and authority of the back door, no path.
-    pub(crate) origin_base: String,
+    /// Scheme and authority of the back door (`http`, `127.0.0.1:8000`), parsed once.
+    pub(crate) origin_scheme: http::uri::Scheme,
+    pub(crate) origin_authority: http::uri::Authority,
     /// The `Host` the origin is asked with: the site's own.
     pub(crate) host: HeaderValue,
 }
@@ -86,15 +87,18 @@ impl Sites {
                     host: site.to_string(),
                 })?;
                 let host = site.to_string();
-                let header = HeaderValue::from_str(&host).map_err(|_| RouteError::NoOrigin {
+                let bad = || RouteError::NoOrigin {
                     customer: c.name.to_string(),
-                    host: host.clone(),
-                })?;
+                    host: site.to_string(),
+                };
+                let header = HeaderValue::from_str(&host).map_err(|_| bad())?;
+                let (origin_scheme, origin_authority) = origin_parts(origin).ok_or_else(bad)?;
                 by_host.insert(
                     host.into_boxed_str(),
                     Arc::new(Site {
                         customer: route.clone(),
-                        origin_base: origin_base(origin),
+                        origin_scheme,
+                        origin_authority,
                         host: header,
                     }),
                 );
@@ -127,16 +131,15 @@ impl Sites {
     }
 }
 
-fn origin_base(url: &HttpUrl) -> String {
-    let host = match &url.host {
-        UrlHost::Name(n) => n.to_string(),
-        other => other.to_string(),
-    };
+/// The back door's scheme and `host:port` (the path of an origin URL is not used: the
+/// request's own target is sent).
+fn origin_parts(url: &HttpUrl) -> Option<(http::uri::Scheme, http::uri::Authority)> {
     let scheme = match url.scheme {
-        broker_config::deploy::Scheme::Http => "http",
-        broker_config::deploy::Scheme::Https => "https",
+        broker_config::deploy::Scheme::Http => http::uri::Scheme::HTTP,
+        broker_config::deploy::Scheme::Https => http::uri::Scheme::HTTPS,
     };
-    format!("{scheme}://{host}:{}", url.port_or_default())
+    let authority = format!("{}:{}", url.host, url.port_or_default());
+    Some((scheme, authority.parse().ok()?))
 }
 
 fn customer_route(c: &Customer) -> Result<CustomerRoute, RouteError> {

@@ -244,3 +244,28 @@ async fn http2_prior_knowledge_works_on_the_plain_listener() {
         &b"<img src=\"http://g.example:8090/img.xyz.com/a.png\">"[..]
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_head_is_dropped() {
+    let origin = Origin::fixed(&[], b"x").await;
+    let settings = FrontSettings {
+        client_header_timeout: Duration::from_millis(300),
+        ..FrontSettings::default()
+    };
+    let d = deployment(origin.addr, "");
+    let proxy = start(&d, settings).await;
+    let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: www.x").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    // The proxy closes the connection (possibly with a 408); it never reaches the origin.
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "connection still open after 10 s");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    assert!(origin.seen().is_empty());
+}
