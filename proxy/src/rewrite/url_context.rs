@@ -89,14 +89,32 @@ impl UrlContext {
 /// contain them only as often as the original did, which held them safely.
 const DELIMITERS: &[u8] = b" \t\n\r\x0C\"'<>`\\()";
 
+/// Index of each delimiter in [`DELIMITERS`] plus one, by byte; 0 for other bytes.
+static DELIMITER_SLOT: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < DELIMITERS.len() {
+        table[DELIMITERS[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
+fn delimiter_counts(s: &str) -> [u32; DELIMITERS.len() + 1] {
+    let mut counts = [0u32; DELIMITERS.len() + 1];
+    for b in s.bytes() {
+        counts[usize::from(DELIMITER_SLOT[usize::from(b)])] += 1;
+    }
+    counts
+}
+
 fn is_context_safe(original: &str, mapped: &str) -> bool {
-    let count = |s: &str, d: u8| s.bytes().filter(|&b| b == d).count();
-    if !mapped.bytes().any(|b| DELIMITERS.contains(&b)) {
+    let mapped = delimiter_counts(mapped);
+    if mapped[1..].iter().all(|&n| n == 0) {
         return true;
     }
-    DELIMITERS
-        .iter()
-        .all(|&d| count(mapped, d) <= count(original, d))
+    let original = delimiter_counts(original);
+    mapped[1..].iter().zip(&original[1..]).all(|(m, o)| m <= o)
 }
 
 /// Trims the ASCII whitespace that HTML strips around URL attribute values.

@@ -1,0 +1,98 @@
+//! The rewriter alone on the bench page of `bench/proxy` (see `benches/bench_page.rs`).
+//!
+//! ```text
+//! rewrite_bench page OUT.html         write the bench page; print its size and URL count
+//! rewrite_bench throughput [SECONDS [CASE]]  MB/s of each engine on one thread, 16 KiB
+//!                                           chunks (CASE: a prefix of the case names)
+//! ```
+//!
+//! Pin it to one core (`taskset -c 1`) to read the figures as "per core".
+
+#[path = "../benches/bench_page.rs"]
+mod bench_page;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker_proxy::rewrite::{
+    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, RewriteOptions,
+};
+
+fn rewrite(
+    page: &[u8],
+    mapper: &Arc<EmbeddedMapper>,
+    engine: HtmlEngine,
+    chunk: usize,
+) -> (usize, u64) {
+    let mut rewriter = PageRewriter::with_engine(
+        ContentType::parse("text/html; charset=utf-8"),
+        Arc::clone(mapper),
+        RewriteOptions::default(),
+        engine,
+    );
+    let mut len = 0;
+    for piece in page.chunks(chunk) {
+        len += rewriter.write(piece).len();
+    }
+    len += rewriter.finish().len();
+    (len, rewriter.rewritten_urls())
+}
+
+/// Rewrites `page` over and over for `seconds`; returns MB/s of input.
+fn throughput(page: &[u8], mapper: &Arc<EmbeddedMapper>, engine: HtmlEngine, seconds: f64) -> f64 {
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        for _ in 0..10 {
+            std::hint::black_box(rewrite(
+                std::hint::black_box(page),
+                mapper,
+                engine,
+                16 * 1024,
+            ));
+            bytes += page.len();
+        }
+    }
+    bytes as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let page = bench_page::bench_page()?;
+    let offloaded = Arc::new(EmbeddedMapper::new(bench_page::PARTNER, [bench_page::HOST]));
+    match args.first().map(String::as_str) {
+        Some("page") => {
+            let out = args.get(1).ok_or("usage: rewrite_bench page OUT.html")?;
+            std::fs::write(out, &page).map_err(|e| format!("{out}: {e}"))?;
+            let (_, urls) = rewrite(&page, &offloaded, HtmlEngine::Fast, 16 * 1024);
+            println!(
+                "{out}: {} bytes, {urls} URLs of {} rewritten",
+                page.len(),
+                bench_page::HOST
+            );
+        }
+        Some("throughput") => {
+            let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+            let only = args.get(2).map(String::as_str);
+            let nothing = Arc::new(EmbeddedMapper::new(bench_page::PARTNER, ["absent.example"]));
+            let (_, urls) = rewrite(&page, &offloaded, HtmlEngine::Fast, 16 * 1024);
+            println!(
+                "page {} bytes, {urls} URLs rewritten; 16 KiB chunks, one thread, {seconds} s each",
+                page.len()
+            );
+            for (name, mapper, engine) in [
+                ("fast, ~200 URLs", &offloaded, HtmlEngine::Fast),
+                ("fast, nothing offloaded", &nothing, HtmlEngine::Fast),
+                ("lol_html, ~200 URLs", &offloaded, HtmlEngine::LolHtml),
+            ] {
+                if only.is_some_and(|o| !name.starts_with(o)) {
+                    continue;
+                }
+                let mbps = throughput(&page, mapper, engine, seconds);
+                println!("{name:<26} {mbps:>8.0} MB/s");
+            }
+        }
+        _ => return Err("usage: rewrite_bench page OUT.html | throughput [SECONDS]".into()),
+    }
+    Ok(())
+}
