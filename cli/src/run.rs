@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use broker_config::RegionsFile;
-use broker_config::deploy::{Deployment, EdgeRole};
+use broker_config::deploy::{Deployment, EdgeRole, ProxyRole};
 use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions, SiteCert};
+use broker_proxy::front::{Front, FrontListeners, FrontSettings};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -84,27 +85,7 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
         None => None,
     };
     if let Some(role) = &deployment.proxy {
-        let plan = match control_plan {
-            Some(plan) => plan,
-            None => front_plan(&deployment)?,
-        };
-        let settings = broker_proxy::front::FrontSettings::default();
-        let front = Arc::new(broker_proxy::front::Front::new(
-            &deployment,
-            plan,
-            settings,
-        )?);
-        let listeners = broker_proxy::front::FrontListeners::bind(&front, role).await?;
-        println!("proxy {}", listeners.http_addr());
-        for (partner, addr) in listeners.special_addrs() {
-            println!("proxy-special {partner} {addr}");
-        }
-        if let Some(a) = listeners.https_addr() {
-            println!("proxy-https {a}");
-        }
-        if let Some(a) = listeners.metrics_addr() {
-            println!("proxy-metrics {a}");
-        }
+        let (front, listeners) = start_front(&deployment, role, control_plan).await?;
         let token = shutdown.clone();
         roles.spawn(async move {
             broker_proxy::front::run(listeners, front, token).await;
@@ -137,6 +118,36 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
     }
     shutdown.cancel();
+}
+
+/// Builds the `[proxy]` role, picking by `control_plan` when [control] runs in this
+/// process, and binds its sockets; prints `proxy ADDR`, `proxy-special NAME ADDR`,
+/// `proxy-https ADDR` and `proxy-metrics ADDR`.
+async fn start_front(
+    deployment: &Deployment,
+    role: &ProxyRole,
+    control_plan: Option<broker_policy::live::SharedPlan>,
+) -> anyhow::Result<(Arc<Front>, FrontListeners)> {
+    let plan = match control_plan {
+        Some(plan) => plan,
+        None => front_plan(deployment)?,
+    };
+    let front = Front::new(deployment, plan, FrontSettings::default()).context("[proxy]")?;
+    let front = Arc::new(front);
+    let listeners = FrontListeners::bind(&front, role)
+        .await
+        .context("[proxy]")?;
+    println!("proxy {}", listeners.http_addr());
+    for (partner, addr) in listeners.special_addrs() {
+        println!("proxy-special {partner} {addr}");
+    }
+    if let Some(a) = listeners.https_addr() {
+        println!("proxy-https {a}");
+    }
+    if let Some(a) = listeners.metrics_addr() {
+        println!("proxy-metrics {a}");
+    }
+    Ok((front, listeners))
 }
 
 /// The plan of a front proxy with no control component in this process: computed once
@@ -260,5 +271,63 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
         shutdown.cancel();
         task.await.unwrap().unwrap();
+    }
+
+    /// The [proxy] role of the example C deployment (ports moved to 0, origin a test
+    /// server), without [control] in the process: its plan comes from the example's
+    /// control files, which name the customer `xyz`; the special port forces G.
+    #[tokio::test]
+    async fn runs_the_proxy_role_of_a_deployment() {
+        let origin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin_addr = origin.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = origin.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let page = "<img src=\"http://img.xyz.com/a.gif\">";
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+                        page.len()
+                    );
+                    let _ = s.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
+        let text = std::fs::read_to_string(format!("{example}c.toml"))
+            .unwrap()
+            .replace("127.0.0.1:8080", "127.0.0.1:0")
+            .replace("127.0.0.1:8081", "127.0.0.1:0")
+            .replace("127.0.0.1:8000", &origin_addr.to_string());
+        for f in ["regions.txt", "cdn.txt", "customer.txt"] {
+            std::fs::copy(format!("{example}{f}"), dir.path().join(f)).unwrap();
+        }
+        let config = dir.path().join("c.toml");
+        std::fs::write(&config, text).unwrap();
+        let deployment = Deployment::read(&config).unwrap();
+        let plan = front_plan(&deployment).unwrap();
+        let xyz = broker_config::DnsName::new("xyz").unwrap();
+        assert!(plan.load().plan().group_of(&xyz).is_some());
+        let role = deployment.proxy.as_ref().unwrap();
+        let (front, listeners) = start_front(&deployment, role, Some(plan)).await.unwrap();
+        let special = listeners.special_addrs()[0].1;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(broker_proxy::front::run(listeners, front, shutdown.clone()));
+        let mut s = tokio::net::TcpStream::connect(special).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: www.xyz.com\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.contains("<img src=\"http://127.0.0.1:8090/img.xyz.com/a.gif\">"),
+            "{answer}"
+        );
+        shutdown.cancel();
+        task.await.unwrap();
     }
 }
