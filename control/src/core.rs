@@ -328,7 +328,7 @@ impl Core {
             cfg.stale_after,
             Some(&self.plan),
         );
-        let plan = balance(&self.model, &demand, cfg, now, Some(&self.plan));
+        let plan = off_the_runtime(|| balance(&self.model, &demand, cfg, now, Some(&self.plan)));
         let regions_changed = !Arc::ptr_eq(&self.published.borrow().regions, &self.regions);
         if plan != self.plan || regions_changed {
             self.publish(plan);
@@ -351,6 +351,16 @@ impl Core {
             .set(i64::try_from(self.generation).unwrap_or(i64::MAX));
         self.metrics.plan_changes.inc();
         tracing::info!(generation = self.generation, "plan published");
+    }
+}
+
+/// Runs `f` (CPU-bound: the optimal mode's solver may take a second on a large world)
+/// without stalling the other tasks of a multi-thread runtime.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -418,3 +428,6 @@ fn event_pos(ev: &Located<Event>, e: &ModelError) -> Pos {
         _ => ev.pos,
     }
 }
+
+#[cfg(test)]
+mod tests;

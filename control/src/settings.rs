@@ -50,7 +50,7 @@ impl Default for ControlSettings {
             engine_timeout: Duration::from_secs(10),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
-            engine_probe: Duration::from_secs(5),
+            engine_probe: Duration::from_secs(10),
             management_idle: Duration::from_secs(30),
             max_batch_bytes: 4 << 20,
         }

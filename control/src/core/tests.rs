@@ -1,0 +1,153 @@
+//! The event loop's rules, driven through `Core::handle` without sockets.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker_config::deploy::{Partner, UrlForm};
+use broker_config::status::Alert;
+use broker_config::{Events, Name};
+use broker_policy::model::Status;
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::config_agent::{ConfigPaths, read};
+
+const REGIONS: &str = "ADD REG FRANCE { 198.54.234.0, 23; }!\n";
+const CDNS: &str = "ADD CDN C:400000 {A:192.0.2.10} [ FRANCE:90; DEFAULT:50; ]!\nADD CDN G:100000 {A:192.0.2.20} [ FRANCE:60; ]!\n";
+const CUSTOMERS: &str = "ADD CST img.xyz.com [ C; G; ]!\n";
+
+fn n(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+fn core(dir: &Path) -> Core {
+    std::fs::write(dir.join("regions.txt"), REGIONS).unwrap();
+    std::fs::write(dir.join("cdn.txt"), CDNS).unwrap();
+    std::fs::write(dir.join("customer.txt"), CUSTOMERS).unwrap();
+    let role = broker_config::deploy::ControlRole {
+        regions: dir.join("regions.txt"),
+        cdns: dir.join("cdn.txt"),
+        customers: dir.join("customer.txt"),
+        engines: Vec::new(),
+        management: None,
+        api: None,
+        token: None,
+        alerts: None,
+        tls: None,
+    };
+    let paths = ConfigPaths::of(&role);
+    let loaded = read(&paths).unwrap();
+    let g = Partner {
+        name: n("G"),
+        form: UrlForm::Embedded,
+        host: None,
+        table: Default::default(),
+        status: None,
+        token: None,
+        ca: None,
+    };
+    Core::new(
+        ControlSettings::default(),
+        paths,
+        loaded,
+        &[g],
+        DnsNames::default(),
+        Arc::new(Metrics::new()),
+        Instant::now(),
+    )
+}
+
+fn batch(core: &mut Core, text: &str) -> Result<u64, BatchError> {
+    let (reply, mut answer) = oneshot::channel();
+    let events = Events::parse(text).unwrap();
+    core.handle(Command::Batch { events, reply });
+    answer.try_recv().unwrap()
+}
+
+fn alert(core: &mut Core, text: &str) -> Result<u64, String> {
+    let (reply, mut answer) = oneshot::channel();
+    let alert = Alert::parse(text.as_bytes()).unwrap();
+    core.handle(Command::Alert { alert, reply });
+    answer.try_recv().unwrap()
+}
+
+fn poll(core: &mut Core, started: Duration, remaining: u64) {
+    core.handle(Command::Feedback {
+        partner: n("G"),
+        started,
+        result: Ok(Feedback {
+            load_kbps: 1000,
+            region_loads: Vec::new(),
+            remaining_kbps: Some(remaining),
+        }),
+    });
+}
+
+#[test]
+fn a_batch_whose_reset_is_followed_by_an_error_keeps_the_old_files_and_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    let (model, regions, generation) = (
+        core.model.clone(),
+        Arc::clone(&core.regions),
+        core.generation,
+    );
+    std::fs::write(
+        dir.path().join("regions.txt"),
+        "ADD REG FRANCE { 198.54.234.0, 23; }!\nADD REG SPAIN { 10.0.0.0, 8; }!\n",
+    )
+    .unwrap();
+    let e = batch(&mut core, "RESET!\nLOAD X,FRANCE:1!").unwrap_err();
+    assert_eq!(e.to_string(), "2:6 unknown cdn X");
+    assert_eq!(core.model, model);
+    assert!(Arc::ptr_eq(&core.regions, &regions));
+    assert_eq!(core.generation, generation);
+    // Without the error, the new region comes in and the plan is republished.
+    let g = batch(&mut core, "RESET!").unwrap();
+    assert!(g > generation);
+    assert_eq!(core.regions.len(), 2);
+    assert!(core.plan.regions().iter().any(|r| r.as_str() == "SPAIN"));
+}
+
+#[test]
+fn a_reset_keeps_what_partners_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    poll(&mut core, Duration::ZERO, 500_000);
+    let before = core.model.cdn("G").unwrap().clone();
+    assert_eq!(before.capacity_kbps(), 501_000);
+    alert(&mut core, "G Unavailable").unwrap();
+    let said_at = core.model.cdn("G").unwrap().last_feedback();
+    batch(&mut core, "RESET!").unwrap();
+    let g = core.model.cdn("G").unwrap();
+    assert_eq!(g.capacity_kbps(), 501_000);
+    assert_eq!(g.last_feedback(), said_at);
+    assert!(said_at >= before.last_feedback());
+    assert_eq!(g.status(), Status::Unavailable);
+}
+
+#[test]
+fn a_poll_begun_before_an_alert_does_not_undo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    alert(&mut core, "G Unavailable").unwrap();
+    assert!(core.plan.is_unavailable(&n("G")));
+    poll(&mut core, Duration::ZERO, 500_000);
+    assert_eq!(core.model.cdn("G").unwrap().status(), Status::Unavailable);
+    // One begun after it is the partner's next report: G is back.
+    let now = core.now();
+    poll(&mut core, now, 500_000);
+    assert_eq!(core.model.cdn("G").unwrap().status(), Status::Available);
+    assert!(!core.plan.is_unavailable(&n("G")));
+}
+
+#[test]
+fn an_alert_about_a_cdn_the_files_lack_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    let generation = core.generation;
+    let e = alert(&mut core, "Q Unavailable").unwrap_err();
+    assert_eq!(e, "unknown cdn Q");
+    assert_eq!(core.generation, generation);
+}
