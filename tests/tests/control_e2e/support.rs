@@ -243,10 +243,7 @@ origins = {{ "img.xyz.com" = "http://127.0.0.1:9" }}
             .await
             .unwrap();
     });
-    TestEdge {
-        shutdown,
-        task,
-    }
+    TestEdge { shutdown, task }
 }
 
 /// A UDP DNS client from 127.0.0.1 (region LOCAL).
