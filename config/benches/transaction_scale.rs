@@ -9,7 +9,7 @@
 //! Run: `cargo bench -p broker-config --bench transaction_scale` (figures in
 //! `bench/dns/README.md`, beside the engine's 1M-prefix commit they are part of).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::io::Read as _;
@@ -32,9 +32,14 @@ fn real_regions_file() -> Option<String> {
     flate2::read::GzDecoder::new(file)
         .read_to_string(&mut lines)
         .ok()?;
+    // The table repeats a few prefixes (some under two countries): the first one counts,
+    // as a regions file may give a prefix only once.
+    let mut seen = HashSet::new();
     let mut blocks: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for line in lines.lines() {
-        if let Some((net, region)) = line.split_once(' ') {
+        if let Some((net, region)) = line.split_once(' ')
+            && seen.insert(net)
+        {
             blocks.entry(region).or_default().push(net);
         }
     }
