@@ -8,12 +8,14 @@
 //! | `GET /api/engines` | the engines' status only |
 //! | `POST /api/events` | a batch: §3 text (`text/plain`), or JSON operations (`application/json`, see `ops`); 200 `{"generation": N}`, or 400 `{"error": "LINE:COL message"}` and nothing changed |
 //! | `POST /api/reset` | re-reads the agent files; 400 `{"error": "... FILE:LINE:COL: message"}` and nothing changed |
+//! | `GET`/`PUT /api/routing` | the partners' URL forms and the customers' site/offload/origin tables as TOML; `PUT` replaces them all or nothing, 400 `{"error": "LINE:COL message"}` (see `routing`) |
 //! | `GET /metrics` | Prometheus text, no token (it holds counters and names only) |
 //!
-//! Routes live here; pages for people (an operator page) plug in at [`ui`], which is
-//! asked first and serves nothing yet.
+//! Routes live here; pages for people (the operator page) plug in at [`ui`], which is
+//! asked first.
 
 mod ops;
+mod routing;
 pub(crate) mod ui;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use crate::command::{BatchError, Command};
 use crate::engine_driver::EngineStatus;
 use crate::http_server::{Body, bearer, json, read_body, text};
 use crate::metrics::Metrics;
+use crate::routing::RoutingTables;
 use crate::tls::same_secret;
 
 /// The API's view of the component.
@@ -40,6 +43,7 @@ pub(crate) struct Api {
     pub(crate) engines: Vec<watch::Receiver<EngineStatus>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) max_body: usize,
+    pub(crate) routing: Arc<RoutingTables>,
 }
 
 impl Api {
@@ -92,6 +96,7 @@ impl Api {
                 let (reply, answer) = oneshot::channel();
                 self.ask(Command::Reset { reply }, answer, None).await
             }
+            (_, "/api/routing") => routing::handle(&self.routing, &req),
             (_, "/api/state" | "/api/engines" | "/api/events" | "/api/reset") => json(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &json!({"error": "method not allowed"}),

@@ -65,6 +65,7 @@ mod http_server;
 mod load_agent;
 mod management;
 mod metrics;
+mod routing;
 mod settings;
 mod state_view;
 mod tls;
@@ -75,6 +76,7 @@ use std::time::Instant;
 
 use broker_config::deploy::Deployment;
 use broker_policy::live::SharedPlan;
+use broker_policy::routing::SharedRouting;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -104,6 +106,7 @@ const COMMAND_QUEUE: usize = 1024;
 /// A started control component: its plan and where it listens.
 pub struct Control {
     plan: SharedPlan,
+    routing: SharedRouting,
     api: Option<SocketAddr>,
     management: Option<SocketAddr>,
     alerts: Option<SocketAddr>,
@@ -166,8 +169,10 @@ impl Control {
         }
 
         let token = role.token.clone();
+        let routing = Arc::new(routing::RoutingTables::new(deployment));
         let mut control = Self {
             plan,
+            routing: routing.shared(),
             api: None,
             management: None,
             alerts: None,
@@ -182,6 +187,7 @@ impl Control {
                 engines,
                 metrics: Arc::clone(&metrics),
                 max_body: settings.max_batch_bytes,
+                routing,
             });
             let handler = move |req| Arc::clone(&api).handle(req);
             tasks.push(Box::pin(http_server::serve(
@@ -244,6 +250,13 @@ impl Control {
     /// The plan in force, as in-process proxies read it; swapped on every change.
     pub fn plan(&self) -> SharedPlan {
         Arc::clone(&self.plan)
+    }
+
+    /// The routing tables in force (partners' URL forms, customers' site, offload and
+    /// origin tables), as in-process front proxies read them; swapped on every edit
+    /// accepted by `PUT /api/routing`.
+    pub fn routing(&self) -> SharedRouting {
+        Arc::clone(&self.routing)
     }
 
     /// Where the HTTP API listens, if it is open.
