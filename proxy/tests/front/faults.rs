@@ -269,3 +269,39 @@ async fn a_client_that_never_finishes_its_head_is_dropped() {
     );
     assert!(origin.seen().is_empty());
 }
+
+#[tokio::test]
+async fn an_origin_stalling_mid_body_cuts_the_response_after_the_idle_timeout() {
+    let origin = Origin::start(|_req| async {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        tokio::spawn(async move {
+            tx.send(Bytes::from_static(b"<p>start")).await.unwrap();
+            // Keeps the body open without sending more.
+            tx.closed().await;
+        });
+        Response::builder()
+            .header("content-type", "text/html")
+            .body(http_body_util::StreamBody::new(ChannelFrames(rx)).boxed())
+            .unwrap()
+    })
+    .await;
+    let settings = FrontSettings {
+        origin_idle_timeout: Duration::from_millis(300),
+        ..FrontSettings::default()
+    };
+    let proxy = start(&deployment(origin.addr, ""), settings).await;
+    let stream = TcpStream::connect(proxy.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let started = std::time::Instant::now();
+    let resp = sender.send_request(request("GET", "/", &[])).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
+        .await
+        .expect("the proxy must cut a stalled body");
+    assert!(body.is_err(), "a cut body must not look complete");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}

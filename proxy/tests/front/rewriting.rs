@@ -151,3 +151,54 @@ async fn counters_are_served_in_prometheus_text() {
         assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn each_offload_host_is_picked_under_its_own_plan_customer() {
+    let page = "<img src=\"http://img.xyz.com/a.png\"><img src=\"http://cdn.xyz.com/b.png\">";
+    let origin = Origin::fixed(&[("content-type", "text/html")], page.as_bytes()).await;
+    let mut d = deployment(origin.addr, "trusted_proxies = [\"127.0.0.1\"]");
+    // customer.txt lists img.xyz.com only: cdn.xyz.com (nor `xyz`) has no plan, stays.
+    let cdn = broker_config::deploy::HostPort::parse("cdn.xyz.com").unwrap();
+    d.customers[0].offload.push(cdn);
+    let proxy = start(&d, Default::default()).await;
+    let got = get(proxy.addr, "/", &[("x-forwarded-for", TO_G)]).await;
+    assert_eq!(
+        got.text(),
+        "<img src=\"http://g.example:8090/img.xyz.com/a.png\"><img src=\"http://cdn.xyz.com/b.png\">"
+    );
+    // The special port forces G for every offload host.
+    let forced = get(proxy.special, "/", &[]).await;
+    assert_eq!(
+        forced.text(),
+        "<img src=\"http://g.example:8090/img.xyz.com/a.png\">\
+         <img src=\"http://g.example:8090/cdn.xyz.com/b.png\">"
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_https_gets_https_partner_urls() {
+    let origin = Origin::fixed(&[("content-type", "text/html")], HTML.as_bytes()).await;
+    let proxy = start_default(&origin).await;
+    let got = get(
+        proxy.addr,
+        "/",
+        &[("x-forwarded-for", TO_G), ("x-forwarded-proto", "https")],
+    )
+    .await;
+    assert!(
+        got.text()
+            .contains("href='https://g.example:8090/img.xyz.com/s.css'"),
+        "{}",
+        got.text()
+    );
+    assert_eq!(origin.seen()[0].headers["x-forwarded-proto"], "https");
+}
+
+#[tokio::test]
+async fn a_request_that_already_went_through_us_is_a_loop() {
+    let origin = Origin::fixed(&[], b"x").await;
+    let proxy = start_default(&origin).await;
+    let got = get(proxy.addr, "/", &[("via", "1.1 other, 1.1 C-proxy")]).await;
+    assert_eq!(got.status, 508);
+    assert!(origin.seen().is_empty());
+}
