@@ -329,29 +329,49 @@ impl Core {
             Some(&self.plan),
         );
         let plan = off_the_runtime(|| balance(&self.model, &demand, cfg, now, Some(&self.plan)));
-        let regions_changed = !Arc::ptr_eq(&self.published.borrow().regions, &self.regions);
-        if plan != self.plan || regions_changed {
-            self.publish(plan);
+        let changed = {
+            let published = self.published.borrow();
+            !Arc::ptr_eq(&published.regions, &self.regions) || !same_answers(&published.plan, &plan)
+        };
+        // Kept whole for the next round's hysteresis and the API; published only when an
+        // answer would change (a new demand figure alone is not worth a region table
+        // rebuild and a wake-up of every driver).
+        self.plan = plan;
+        if changed {
+            self.publish();
         }
         self.generation
     }
 
-    fn publish(&mut self, plan: Plan) {
+    /// Publishes `self.plan` under the next generation.
+    fn publish(&mut self) {
         self.generation += 1;
-        let live = LivePlan::new(self.generation, plan.clone(), &self.regions);
+        let live = LivePlan::new(self.generation, self.plan.clone(), &self.regions);
         self.shared.store(Arc::new(live));
         self.published.send_replace(Arc::new(Published {
             generation: self.generation,
-            plan: plan.clone(),
+            plan: self.plan.clone(),
             regions: Arc::clone(&self.regions),
         }));
-        self.plan = plan;
         self.metrics
             .plan_generation
             .set(i64::try_from(self.generation).unwrap_or(i64::MAX));
         self.metrics.plan_changes.inc();
         tracing::info!(generation = self.generation, "plan published");
     }
+}
+
+/// True when `a` and `b` give the same answers: regions, groups, lookups and every
+/// cell's weights.
+fn same_answers(a: &Plan, b: &Plan) -> bool {
+    a.regions() == b.regions()
+        && a.groups() == b.groups()
+        && a.lookups() == b.lookups()
+        && (0..a.groups().len()).all(|g| {
+            a.regions()
+                .iter()
+                .all(|r| a.cell(g, r.as_str()) == b.cell(g, r.as_str()))
+        })
 }
 
 /// Runs `f` (CPU-bound: the optimal mode's solver may take a second on a large world)

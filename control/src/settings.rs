@@ -47,7 +47,7 @@ impl Default for ControlSettings {
             balance: BalanceConfig::default(),
             demand_margin: 1.1,
             tick: Duration::from_secs(1),
-            engine_timeout: Duration::from_secs(10),
+            engine_timeout: Duration::from_secs(30),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(10),
             engine_probe: Duration::from_secs(10),

@@ -151,3 +151,21 @@ fn an_alert_about_a_cdn_the_files_lack_changes_nothing() {
     assert_eq!(e, "unknown cdn Q");
     assert_eq!(core.generation, generation);
 }
+
+#[test]
+fn figures_that_move_no_answer_publish_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    let generation = core.generation;
+    // A capacity far above any demand: the weights stay where they are.
+    let g = batch(&mut core, "CAPACITY G,FRANCE:900000!").unwrap();
+    assert_eq!(g, generation);
+    assert_eq!(
+        core.model.cdn("G").unwrap().region_capacity_kbps("FRANCE"),
+        Some(900_000)
+    );
+    // G overloaded: every answer moves off it, under a new generation.
+    let g = batch(&mut core, "LOAD G,CDNTOTAL:100000!").unwrap();
+    assert_eq!(g, generation + 1);
+    assert_eq!(core.shared.load().generation(), g);
+}
