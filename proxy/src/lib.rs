@@ -10,3 +10,4 @@
 pub mod edge;
 pub mod front;
 pub mod rewrite;
+mod write_stall;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::body::EdgeBody;
+use crate::write_stall::WriteStall;
 
 /// How long a client may take to send a request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,13 +47,16 @@ pub(crate) async fn accept_loop<H, F>(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
-    accept_loop_with(Arc::new(builder), listener, tls, handler, shutdown, tracker).await;
+    let builder = Arc::new(builder);
+    accept_loop_with(builder, None, listener, tls, handler, shutdown, tracker).await;
 }
 
 /// [`accept_loop`] with the caller's connection settings and body type (the front proxy
-/// shares it with its own limits and streamed bodies).
+/// shares it with its own limits and streamed bodies); with `write_stall`, a connection
+/// whose writes make no progress for that long is closed.
 pub(crate) async fn accept_loop_with<H, F, B>(
     builder: Arc<auto::Builder<TokioExecutor>>,
+    write_stall: Option<Duration>,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     handler: H,
@@ -78,6 +82,7 @@ pub(crate) async fn accept_loop_with<H, F, B>(
             },
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteStall::new(stream, write_stall);
         let handler = handler.clone();
         let shutdown = shutdown.clone();
         let builder = builder.clone();

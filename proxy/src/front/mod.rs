@@ -50,6 +50,7 @@ mod metrics;
 mod origin;
 mod pick;
 mod request;
+mod routing;
 mod sites;
 pub mod static_plan;
 
@@ -60,6 +61,7 @@ use std::time::Duration;
 use broker_config::Name;
 use broker_config::deploy::{Deployment, ProxyRole};
 use broker_policy::live::SharedPlan;
+use broker_policy::routing::SharedRouting;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -77,7 +79,6 @@ pub use sites::RouteError;
 
 use crate::edge::{SiteCert, TlsError, ViaMark};
 use request::Entry;
-use sites::{PartnerRoute, Sites};
 
 /// Limits and deadlines of the front proxy.
 #[derive(Clone, Debug)]
@@ -88,6 +89,9 @@ pub struct FrontSettings {
     pub origin_idle_timeout: Duration,
     /// How long a client may take to send a request head.
     pub client_header_timeout: Duration,
+    /// How long a client may leave our writes unread before its connection is closed
+    /// (so a client that stops reading cannot hold it, and its origin fetch, for good).
+    pub client_write_timeout: Duration,
     /// Largest request head accepted (HTTP/1 buffer, HTTP/2 header list); beyond: 431.
     pub max_header_bytes: usize,
     /// How long requests in flight may run on after shutdown.
@@ -100,6 +104,7 @@ impl Default for FrontSettings {
             origin_timeout: Duration::from_secs(30),
             origin_idle_timeout: Duration::from_secs(60),
             client_header_timeout: Duration::from_secs(30),
+            client_write_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
         }
@@ -140,8 +145,7 @@ pub enum FrontError {
 /// A front proxy's state, shared by its listeners.
 pub struct Front {
     node: Name,
-    sites: Sites,
-    partners: Arc<[PartnerRoute]>,
+    tables: routing::LiveTables,
     plan: SharedPlan,
     trusted: Vec<IpNet>,
     origin: origin::OriginClient,
@@ -163,14 +167,14 @@ impl Front {
         let via = ViaMark::new(&format!("{node}-proxy"))
             .ok_or_else(|| FrontError::BadNodeName(node.to_string()))?;
         let metrics = metrics::Metrics::new();
-        let partners = sites::partner_routes(&deployment.partners, &metrics)?;
+        let tables =
+            routing::Tables::build(0, &deployment.partners, &deployment.customers, &metrics)?;
         let roots = match &role.origin_ca {
             Some(path) => crate::edge::tls::roots_from(path)?,
             None => rustls::RootCertStore::empty(),
         };
         Ok(Self {
-            sites: Sites::new(&deployment.customers)?,
-            partners: partners.into(),
+            tables: routing::LiveTables::fixed(tables),
             plan,
             trusted: role.trusted_proxies.clone(),
             origin: origin::OriginClient::new(roots, settings.origin_timeout),
@@ -180,6 +184,16 @@ impl Front {
             node,
             settings,
         })
+    }
+
+    /// Routes by `routing` (the control component's snapshot of the `[[partner]]` forms
+    /// and `[[customer]]` tables) instead of the deployment's own tables: rebuilt once per
+    /// generation, at the first request that sees it. The partners must stay those of
+    /// the deployment, in its order (the special ports index them).
+    #[must_use]
+    pub fn follow_routing(mut self, routing: SharedRouting) -> Self {
+        self.tables.follow(routing);
+        self
     }
 
     /// The counters in Prometheus text format, as `GET /metrics` serves them.
@@ -210,6 +224,8 @@ impl FrontListeners {
         let mut special = Vec::new();
         for (name, addr) in &role.special_ports {
             let index = front
+                .tables
+                .now()
                 .partners
                 .iter()
                 .position(|p| p.name == *name)
@@ -294,11 +310,13 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
     let builder = Arc::new(builder);
     let tracker = TaskTracker::new();
     let grace = front.settings.shutdown_grace;
+    let write_stall = front.settings.client_write_timeout;
     let mut loops = tokio::task::JoinSet::new();
     let mut serve = |listener: TcpListener, tls: Option<TlsAcceptor>, entry: Entry| {
         let front = front.clone();
         loops.spawn(crate::edge::serve::accept_loop_with(
             builder.clone(),
+            Some(write_stall),
             listener,
             tls,
             move |peer, req| request::handle(front.clone(), entry, peer, req),
@@ -325,6 +343,7 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
         let front = front.clone();
         loops.spawn(crate::edge::serve::accept_loop_with(
             builder.clone(),
+            Some(write_stall),
             listener,
             None,
             move |_peer, req| {

@@ -305,3 +305,43 @@ async fn an_origin_stalling_mid_body_cuts_the_response_after_the_idle_timeout() 
     assert!(body.is_err(), "a cut body must not look complete");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_with_its_origin_fetch() {
+    let (released_tx, released_rx) = tokio::sync::oneshot::channel::<()>();
+    let released = Arc::new(std::sync::Mutex::new(Some(released_tx)));
+    let origin = Origin::start(move |_req| {
+        let released = released.clone();
+        async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+            tokio::spawn(async move {
+                // An endless body: sending fails once the proxy let go of it.
+                let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+                while tx.send(chunk.clone()).await.is_ok() {}
+                if let Some(done) = released.lock().unwrap().take() {
+                    let _ = done.send(());
+                }
+            });
+            Response::builder()
+                .header("content-type", "application/octet-stream")
+                .body(http_body_util::StreamBody::new(ChannelFrames(rx)).boxed())
+                .unwrap()
+        }
+    })
+    .await;
+    let settings = FrontSettings {
+        client_write_timeout: Duration::from_millis(300),
+        ..FrontSettings::default()
+    };
+    let proxy = start(&deployment(origin.addr, ""), settings).await;
+    let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+    s.write_all(b"GET /endless HTTP/1.1\r\nHost: www.xyz.com\r\n\r\n")
+        .await
+        .unwrap();
+    // Never reads; the proxy must give up on us and on the origin.
+    tokio::time::timeout(Duration::from_secs(20), released_rx)
+        .await
+        .expect("the origin fetch was not released")
+        .unwrap();
+    drop(s);
+}
