@@ -70,7 +70,9 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
                 .context("[edge]")
         });
     }
-    // [control] starts before [proxy]: a front proxy in this process reads its plan.
+    // [control] starts before [proxy]: a front proxy in this process reads its plan, and
+    // follows its routing tables (edited on the operator page).
+    let mut control_routing = None;
     let control_plan: Option<broker_policy::live::SharedPlan> = match &deployment.control {
         Some(_) => {
             let (control, serving) = broker_control::Control::start(&deployment, shutdown.clone())
@@ -80,12 +82,14 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
                 serving.await;
                 Ok(())
             });
+            control_routing = Some(control.routing());
             Some(control.plan())
         }
         None => None,
     };
     if let Some(role) = &deployment.proxy {
-        let (front, listeners) = start_front(&deployment, role, control_plan).await?;
+        let (front, listeners) =
+            start_front(&deployment, role, control_plan, control_routing).await?;
         let token = shutdown.clone();
         roles.spawn(async move {
             broker_proxy::front::run(listeners, front, token).await;
@@ -127,12 +131,16 @@ async fn start_front(
     deployment: &Deployment,
     role: &ProxyRole,
     control_plan: Option<broker_policy::live::SharedPlan>,
+    control_routing: Option<broker_policy::routing::SharedRouting>,
 ) -> anyhow::Result<(Arc<Front>, FrontListeners)> {
     let plan = match control_plan {
         Some(plan) => plan,
         None => front_plan(deployment)?,
     };
-    let front = Front::new(deployment, plan, FrontSettings::default()).context("[proxy]")?;
+    let mut front = Front::new(deployment, plan, FrontSettings::default()).context("[proxy]")?;
+    if let Some(routing) = control_routing {
+        front = front.follow_routing(routing);
+    }
     let front = Arc::new(front);
     let listeners = FrontListeners::bind(&front, role)
         .await
@@ -312,7 +320,9 @@ mod tests {
         let xyz = broker_config::DnsName::new("xyz").unwrap();
         assert!(plan.load().plan().group_of(&xyz).is_some());
         let role = deployment.proxy.as_ref().unwrap();
-        let (front, listeners) = start_front(&deployment, role, Some(plan)).await.unwrap();
+        let (front, listeners) = start_front(&deployment, role, Some(plan), None)
+            .await
+            .unwrap();
         let special = listeners.special_addrs()[0].1;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(broker_proxy::front::run(listeners, front, shutdown.clone()));

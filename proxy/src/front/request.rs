@@ -70,7 +70,8 @@ async fn answer(
             _ => return (refuse(StatusCode::BAD_REQUEST, "no Host"), Outcome::Refused),
         },
     };
-    let Some(site) = front.sites.find(host).cloned() else {
+    let tables = front.tables.current(&front.metrics);
+    let Some(site) = tables.sites.find(host).cloned() else {
         return (
             refuse(StatusCode::NOT_FOUND, "unknown site"),
             Outcome::Refused,
@@ -179,7 +180,7 @@ async fn answer(
             &site.customer,
             client,
             &front.node,
-            &front.partners,
+            &tables.partners,
             entry.forced,
         )
     };
@@ -188,12 +189,12 @@ async fn answer(
         let body = body::passthrough(origin_body, idle);
         return (Response::from_parts(parts, body), Outcome::Unchanged);
     };
-    if let Some(p) = front.partners.get(usize::from(*first)) {
+    if let Some(p) = tables.partners.get(usize::from(*first)) {
         p.pages.inc();
     }
     let mapper = FrontMapper {
         customer: site.customer.clone(),
-        partners: front.partners.clone(),
+        partners: tables.partners.clone(),
         picks,
         page,
     };
