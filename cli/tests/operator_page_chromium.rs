@@ -456,6 +456,9 @@ fn an_operator_logs_in_edits_figures_customers_and_tables_and_sees_errors_in_pla
     b.wait_for("document.querySelector('#cdns tr[data-cdn=\"G\"] td[data-field=capacity]').innerText === '50,000'");
     let state = api(addr, &token, "/api/state");
     assert_eq!(capacity_of(&state, "G"), 50_000);
+    // The plan moved with it: the weights that changed are highlighted.
+    let changed = b.wait_for("document.querySelectorAll('#plan td.changed').length");
+    assert!(changed.as_u64().unwrap() >= 2, "{changed}");
 
     // A bad figure: the server's LINE:COL over the text the form built; nothing changed.
     b.type_into("#figure-kbps", "5x000");
