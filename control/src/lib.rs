@@ -15,11 +15,18 @@
 //! - **management interface**: spec §3 batches over TCP on `[control] management`,
 //!   `AUTH <token>` first, answered `OK <generation>` or `ERR LINE:COL message`.
 //! - **HTTP API** on `[control] api`: the same operations in JSON or §3 text, the state,
-//!   `/metrics` (routes, JSON forms and examples: `control/README.md`; `api::ui` is the
-//!   seam for an operator page).
+//!   `/metrics` (routes, JSON forms and examples: `control/README.md`; `api::ui` serves the
+//!   operator page, `/api/routing` the routing tables below).
 //! - **engine drivers**: one per `[control] engines` entry, each bringing its DNS engine
 //!   to the newest plan with spec §1 transactions (whole tables first and after a
 //!   failure, `UPDATE CVG` diffs otherwise), retrying with capped back-off.
+//!
+//! # Routing tables
+//!
+//! The `[[partner]]` URL forms and `[[customer]]` site, offload and origin tables are
+//! published as a [`SharedRouting`] ([`Control::routing`]) that an in-process front
+//! proxy follows; `PUT /api/routing` (the operator page) replaces them whole, checked by
+//! the deployment file's own validation, without a restart.
 //!
 //! # The event loop
 //!
