@@ -301,6 +301,7 @@ impl Core {
     fn on_alert(&mut self, alert: &Alert) -> Result<u64, String> {
         let now = self.now();
         self.metrics.event("alert");
+        tracing::info!(%alert, "alert received");
         let mut model = self.model.clone();
         feedback::apply_alert(&mut model, &alert.cdn, &alert.report, now)
             .map_err(|e| e.to_string())?;
@@ -346,13 +347,16 @@ impl Core {
     /// Publishes `self.plan` under the next generation.
     fn publish(&mut self) {
         self.generation += 1;
-        let live = LivePlan::new(self.generation, self.plan.clone(), &self.regions);
-        self.shared.store(Arc::new(live));
+        // Drivers first: their transactions are on the way while the proxies' region
+        // table is rebuilt (which takes a while with a million prefixes).
         self.published.send_replace(Arc::new(Published {
             generation: self.generation,
             plan: self.plan.clone(),
             regions: Arc::clone(&self.regions),
         }));
+        let live =
+            off_the_runtime(|| LivePlan::new(self.generation, self.plan.clone(), &self.regions));
+        self.shared.store(Arc::new(live));
         self.metrics
             .plan_generation
             .set(i64::try_from(self.generation).unwrap_or(i64::MAX));

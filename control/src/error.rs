@@ -13,7 +13,7 @@ pub enum ControlError {
     #[error("the deployment has no [control] role")]
     NoRole,
     /// The agent files (spec §2) are bad: one `FILE:LINE:COL: message` per line.
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// A port could not be bound.
     #[error("[control] {what} {addr}: {source}")]
