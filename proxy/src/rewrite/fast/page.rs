@@ -154,60 +154,56 @@ impl<M: UrlMapper> Handlers<M> {
     fn start_tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         let attrs = t.attrs;
         let has = |name: &str| find_attr(buf, base, attrs, name).is_some();
-        let h = t.hash;
         let mut style_element = false;
         // lol_html's handler order: the tag-name selector list, `[style]`, `meta`.
-        if h == tag::IMG || h == tag::SOURCE {
-            self.rewrite_attributes(
+        match t.hash {
+            tag::IMG | tag::SOURCE => self.rewrite_attributes(
                 buf,
                 base,
                 attrs,
                 &[("src", ValueKind::Url), ("srcset", ValueKind::Srcset)],
-            );
-        } else if h == tag::SCRIPT
-            || h == tag::AUDIO
-            || h == tag::TRACK
-            || h == tag::EMBED
-            || h == tag::IFRAME
-        {
-            self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
-        } else if h == tag::VIDEO {
-            self.rewrite_attributes(
+            ),
+            tag::SCRIPT | tag::AUDIO | tag::TRACK | tag::EMBED | tag::IFRAME => {
+                self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
+            }
+            tag::VIDEO => self.rewrite_attributes(
                 buf,
                 base,
                 attrs,
                 &[("src", ValueKind::Url), ("poster", ValueKind::Url)],
-            );
-        } else if h == tag::INPUT {
-            let is_image = self
-                .get_attribute(buf, base, attrs, "type")
-                .is_some_and(|t| trim_ascii_whitespace(&t).eq_ignore_ascii_case("image"));
-            if has("src") && is_image {
-                self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
+            ),
+            tag::INPUT => {
+                let is_image = self
+                    .get_attribute(buf, base, attrs, "type")
+                    .is_some_and(|t| trim_ascii_whitespace(&t).eq_ignore_ascii_case("image"));
+                if has("src") && is_image {
+                    self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
+                }
             }
-        } else if h == tag::LINK {
-            if has("href")
-                && self
-                    .get_attribute(buf, base, attrs, "rel")
-                    .is_some_and(|rel| is_embedding_rel(&rel))
-            {
-                self.rewrite_attributes(buf, base, attrs, &[("href", ValueKind::Url)]);
+            tag::LINK => {
+                if has("href")
+                    && self
+                        .get_attribute(buf, base, attrs, "rel")
+                        .is_some_and(|rel| is_embedding_rel(&rel))
+                {
+                    self.rewrite_attributes(buf, base, attrs, &[("href", ValueKind::Url)]);
+                }
             }
-        } else if h == tag::OBJECT {
-            self.rewrite_attributes(buf, base, attrs, &[("data", ValueKind::Url)]);
-        } else if h == tag::BASE {
-            if let Some(href) = self.get_attribute(buf, base, attrs, "href") {
-                self.ctx.set_base(&href, &self.mapper);
+            tag::OBJECT => self.rewrite_attributes(buf, base, attrs, &[("data", ValueKind::Url)]),
+            tag::BASE => {
+                if let Some(href) = self.get_attribute(buf, base, attrs, "href") {
+                    self.ctx.set_base(&href, &self.mapper);
+                }
             }
-        } else if h == tag::STYLE {
             // In SVG, `<style>` content is markup, not raw text. In HTML a self-closing
             // slash is ignored: `<style/>` starts raw text as `<style>` does.
-            style_element = t.ns == Namespace::Html;
+            tag::STYLE => style_element = t.ns == Namespace::Html,
+            _ => {}
         }
         if has("style") {
             self.rewrite_attributes(buf, base, attrs, &[("style", ValueKind::Css)]);
         }
-        if h == tag::META && !self.header_encoding && !self.encoding_fixed {
+        if t.hash == tag::META && !self.header_encoding && !self.encoding_fixed {
             let declared = meta_charset(|name| {
                 self.get_attribute(buf, base, attrs, name)
                     .map(|v| Cow::Owned(v.into_owned()))

@@ -287,6 +287,120 @@ impl Tokenizer {
         Ok(())
     }
 
+    /// A whole tag in one pass, `buf[at]` being its name's first letter: the tag states
+    /// of [`Self::run`] as straight-line loops, which spare the state dispatch (its
+    /// indirect jump was most of the time per tag). Returns the index after the tag, or
+    /// `None` when `buf` ends inside it: the caller then tokenizes it state by state.
+    #[inline]
+    fn whole_tag(
+        &mut self,
+        buf: &[u8],
+        base: usize,
+        at: usize,
+        is_end: bool,
+        sink: &mut impl TagSink,
+    ) -> Result<Option<usize>, Ambiguous> {
+        macro_rules! byte {
+            ($i:expr) => {
+                match buf.get($i) {
+                    Some(&b) => b,
+                    None => return Ok(None),
+                }
+            };
+        }
+        let mut i = at;
+        self.begin_tag(is_end, base + i, buf[i]);
+        i += 1;
+        loop {
+            let b = byte!(i);
+            if is_whitespace(b) || b == b'/' || b == b'>' {
+                break;
+            }
+            self.hash = self.hash.update(b);
+            i += 1;
+        }
+        self.name.end = base + i;
+        // Before an attribute name; after one, `=` aside, the states act the same.
+        'attrs: loop {
+            let mut b = byte!(i);
+            while is_whitespace(b) {
+                i += 1;
+                b = byte!(i);
+            }
+            match b {
+                b'>' => {
+                    self.emit_tag(buf, base, i, false, sink)?;
+                    return Ok(Some(i + 1));
+                }
+                b'/' => {
+                    i += 1;
+                    if byte!(i) == b'>' {
+                        self.emit_tag(buf, base, i, true, sink)?;
+                        return Ok(Some(i + 1));
+                    }
+                    continue 'attrs;
+                }
+                _ => {}
+            }
+            // The attribute name: its first byte whatever it is (even `=`).
+            self.start_attr(base + i);
+            i += 1;
+            loop {
+                let b = byte!(i);
+                if is_whitespace(b) || b == b'/' || b == b'>' || b == b'=' {
+                    break;
+                }
+                i += 1;
+            }
+            self.end_attr_name(base + i);
+            let mut b = byte!(i);
+            while is_whitespace(b) {
+                i += 1;
+                b = byte!(i);
+            }
+            if b != b'=' {
+                continue 'attrs;
+            }
+            i += 1;
+            let mut b = byte!(i);
+            while is_whitespace(b) {
+                i += 1;
+                b = byte!(i);
+            }
+            match b {
+                b'"' | b'\'' => {
+                    i += 1;
+                    let Some(k) = memchr(b, &buf[i..]) else {
+                        return Ok(None);
+                    };
+                    self.set_attr_value(base + i..base + i + k);
+                    i += k + 1;
+                }
+                b'>' => {
+                    self.emit_tag(buf, base, i, false, sink)?;
+                    return Ok(Some(i + 1));
+                }
+                _ => {
+                    let start = i;
+                    loop {
+                        let b = byte!(i);
+                        if b == b'>' {
+                            self.set_attr_value(base + start..base + i);
+                            self.emit_tag(buf, base, i, false, sink)?;
+                            return Ok(Some(i + 1));
+                        }
+                        if is_whitespace(b) {
+                            self.set_attr_value(base + start..base + i);
+                            i += 1;
+                            continue 'attrs;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// Tokenizes `buf` (whose first byte is at absolute offset `base`) from absolute
     /// offset `from`, which must be where the previous call stopped. Returns where it
     /// stopped: the end of `buf`, or the start of a sequence (`<!--`, `]]>`, ...) cut by
@@ -316,14 +430,35 @@ impl Tokenizer {
         }
         loop {
             match self.state {
-                State::Data => match memchr(b'<', &buf[i..]) {
-                    Some(k) => {
-                        i += k;
-                        self.tag_start = base + i;
-                        i += 1;
-                        self.state = State::TagOpen;
+                State::Data => loop {
+                    let Some(k) = memchr(b'<', &buf[i..]) else {
+                        return Ok(base + n);
+                    };
+                    i += k;
+                    self.tag_start = base + i;
+                    let name_at = match (buf.get(i + 1), buf.get(i + 2)) {
+                        (Some(b), _) if b.is_ascii_alphabetic() => Some((i + 1, false)),
+                        (Some(b'/'), Some(b)) if b.is_ascii_alphabetic() => Some((i + 2, true)),
+                        _ => None,
+                    };
+                    let next = match name_at {
+                        Some((at, is_end)) => self.whole_tag(buf, base, at, is_end, sink)?,
+                        None => None,
+                    };
+                    match next {
+                        Some(next) => {
+                            i = next;
+                            if self.state != State::Data {
+                                break;
+                            }
+                        }
+                        None => {
+                            // Anything else, or a tag cut by the end of `buf`: state by state.
+                            i += 1;
+                            self.state = State::TagOpen;
+                            break;
+                        }
                     }
-                    None => return Ok(base + n),
                 },
                 State::RcData | State::RawText | State::ScriptData => {
                     let raw = match self.state {

@@ -113,16 +113,12 @@ pub(crate) struct TagView<'a, I> {
 
 fn text_type_adjustment(name: NameHash) -> Feedback {
     use tag::*;
-    let text = if name == TEXTAREA || name == TITLE {
-        TextType::RcData
-    } else if name == PLAINTEXT {
-        TextType::PlainText
-    } else if name == SCRIPT {
-        TextType::ScriptData
-    } else if [STYLE, IFRAME, XMP, NOEMBED, NOFRAMES, NOSCRIPT].contains(&name) {
-        TextType::RawText
-    } else {
-        return Feedback::None;
+    let text = match name {
+        TEXTAREA | TITLE => TextType::RcData,
+        PLAINTEXT => TextType::PlainText,
+        SCRIPT => TextType::ScriptData,
+        STYLE | IFRAME | XMP | NOEMBED | NOFRAMES | NOSCRIPT => TextType::RawText,
+        _ => return Feedback::None,
     };
     Feedback::SwitchTextType(text)
 }
@@ -148,10 +144,19 @@ fn is_svg_html_integration_point(name: NameHash) -> bool {
 
 fn switches_text_type(name: NameHash) -> bool {
     use tag::*;
-    [
-        TEXTAREA, TITLE, PLAINTEXT, SCRIPT, STYLE, IFRAME, XMP, NOEMBED, NOFRAMES, NOSCRIPT,
-    ]
-    .contains(&name)
+    matches!(
+        name,
+        TEXTAREA
+            | TITLE
+            | PLAINTEXT
+            | SCRIPT
+            | STYLE
+            | IFRAME
+            | XMP
+            | NOEMBED
+            | NOFRAMES
+            | NOSCRIPT
+    )
 }
 
 #[derive(Clone, Copy, Debug)]
