@@ -180,14 +180,13 @@ impl<M: UrlMapper> Handlers<M> {
                     self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
                 }
             }
-            tag::LINK => {
+            tag::LINK
                 if has("href")
                     && self
                         .get_attribute(buf, base, attrs, "rel")
-                        .is_some_and(|rel| is_embedding_rel(&rel))
-                {
-                    self.rewrite_attributes(buf, base, attrs, &[("href", ValueKind::Url)]);
-                }
+                        .is_some_and(|rel| is_embedding_rel(&rel)) =>
+            {
+                self.rewrite_attributes(buf, base, attrs, &[("href", ValueKind::Url)]);
             }
             tag::OBJECT => self.rewrite_attributes(buf, base, attrs, &[("data", ValueKind::Url)]),
             tag::BASE => {
