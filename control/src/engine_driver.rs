@@ -121,7 +121,11 @@ impl Driver {
             }
             let text = self.names.apply(tx).to_string();
             let engine = self.addr.to_string();
-            match send(self.addr, &text, self.settings.engine_timeout).await {
+            let sent = tokio::select! {
+                () = shutdown.cancelled() => return,
+                r = send(self.addr, &text, self.settings.engine_timeout) => r,
+            };
+            match sent {
                 Ok(engine_generation) => {
                     self.metrics.transaction(&engine, kind, "ok");
                     self.status.send_modify(|s| {
