@@ -82,6 +82,10 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
                 serving.await;
                 Ok(())
             });
+            if deployment.proxy.is_some() {
+                // An edit the front proxy's origin-map refuses is refused at the API.
+                control.add_routing_check(Box::new(broker_proxy::front::check_routing));
+            }
             control_routing = Some(control.routing());
             Some(control.plan())
         }

@@ -379,6 +379,13 @@ impl Browser {
 
 /// `curl` with `args`; the body, after checking the status is 200.
 fn curl(args: &[&str]) -> String {
+    let (code, body) = curl_status(args);
+    assert_eq!(code, "200", "curl {args:?}: {body}");
+    body
+}
+
+/// `curl` with `args`: the status and the body.
+fn curl_status(args: &[&str]) -> (String, String) {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "20", "-w", "\n%{http_code}"])
         .args(args)
@@ -386,13 +393,8 @@ fn curl(args: &[&str]) -> String {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap();
-    assert_eq!(
-        code,
-        "200",
-        "curl {args:?}: {body} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    body.to_owned()
+    let body = format!("{body}{}", String::from_utf8_lossy(&out.stderr));
+    (code.to_owned(), body)
 }
 
 fn api(api: SocketAddr, token: &str, path: &str) -> Value {
@@ -541,6 +543,36 @@ fn an_operator_logs_in_edits_figures_customers_and_tables_and_sees_errors_in_pla
         .find(|l| l.trim_start().starts_with(&format!("{line} |")))
         .unwrap();
     assert!(marked.contains("\"bad host!\""), "{error}\n{shown}");
+    assert_eq!(
+        api(addr, &token, "/api/routing")["generation"],
+        routing["generation"]
+    );
+    assert_eq!(page(), after);
+
+    // What the front proxy's origin-map cannot build (a semantic suffix that is an IP
+    // address, which the file's validation takes) is refused at the API, at the
+    // partner's name, and changes nothing.
+    let text = routing["toml"]
+        .as_str()
+        .unwrap()
+        .replace("form = \"table\"", "form = \"semantic\"")
+        .replace("host = \"foo.cdn-g.example\"", "host = \"192.0.2.1\"");
+    assert!(text.contains("192.0.2.1"), "{text}");
+    let (code, body) = curl_status(&[
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        "--data-binary",
+        &text,
+        &format!("http://{addr}/api/routing"),
+    ]);
+    assert_eq!(code, "400", "{body}");
+    let e: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        e["error"].as_str().unwrap().starts_with("2:8 partner G: "),
+        "{e}\n{text}"
+    );
     assert_eq!(
         api(addr, &token, "/api/routing")["generation"],
         routing["generation"]

@@ -83,7 +83,7 @@ use std::time::Instant;
 
 use broker_config::deploy::Deployment;
 use broker_policy::live::SharedPlan;
-use broker_policy::routing::SharedRouting;
+use broker_policy::routing::{RoutingCheck, SharedRouting};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -113,7 +113,7 @@ const COMMAND_QUEUE: usize = 1024;
 /// A started control component: its plan and where it listens.
 pub struct Control {
     plan: SharedPlan,
-    routing: SharedRouting,
+    routing: Arc<routing::RoutingTables>,
     api: Option<SocketAddr>,
     management: Option<SocketAddr>,
     alerts: Option<SocketAddr>,
@@ -179,7 +179,7 @@ impl Control {
         let routing = Arc::new(routing::RoutingTables::new(deployment));
         let mut control = Self {
             plan,
-            routing: routing.shared(),
+            routing: Arc::clone(&routing),
             api: None,
             management: None,
             alerts: None,
@@ -263,7 +263,14 @@ impl Control {
     /// origin tables), as in-process front proxies read them; swapped on every edit
     /// accepted by `PUT /api/routing`.
     pub fn routing(&self) -> SharedRouting {
-        Arc::clone(&self.routing)
+        self.routing.shared()
+    }
+
+    /// Every later routing edit must pass `check` too (a front proxy in this process
+    /// refusing URL forms its origin-map cannot build): a refusal is answered at the
+    /// `LINE:COL` of that partner's or customer's name, and nothing changes.
+    pub fn add_routing_check(&self, check: RoutingCheck) {
+        self.routing.add_check(check);
     }
 
     /// Where the HTTP API listens, if it is open.

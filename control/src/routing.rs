@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use broker_config::deploy::{Customer, Deployment, Partner, Step, locate};
 use broker_config::{DnsName, Name, Pos};
-use broker_policy::routing::{Routing, SharedRouting};
+use broker_policy::routing::{Routing, RoutingCheck, SharedRouting};
 
 /// One reason an edit was refused, at its place in the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub(crate) struct RoutingTables {
     start: Vec<Partner>,
     /// The customers' `dns` names as the file gave them.
     dns: BTreeMap<Name, Vec<DnsName>>,
+    /// Further checks of the parts that use the tables (an in-process front proxy's
+    /// origin-map forms).
+    checks: Mutex<Vec<RoutingCheck>>,
     /// One edit at a time, so generations follow each other.
     writer: Mutex<()>,
 }
@@ -74,8 +77,17 @@ impl RoutingTables {
                 .iter()
                 .map(|c| (c.name.clone(), c.dns.clone()))
                 .collect(),
+            checks: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
         }
+    }
+
+    /// Every later edit must pass `check` too.
+    pub(crate) fn add_check(&self, check: RoutingCheck) {
+        self.checks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(check);
     }
 
     pub(crate) fn shared(&self) -> SharedRouting {
@@ -128,12 +140,37 @@ impl RoutingTables {
     /// Checks `text` and, when it holds no error, makes it the tables in force; answers
     /// the new generation. On any error nothing changes.
     pub(crate) fn replace(&self, text: &str) -> Result<u64, Vec<RoutingProblem>> {
-        let routing = self.check(text)?;
+        let (partners, customers) = self.check(text)?;
         let _one_at_a_time = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let generation = self.shared.load().generation() + 1;
-        let (partners, customers) = routing;
-        self.shared
-            .store(Arc::new(Routing::new(generation, partners, customers)));
+        let routing = Routing::new(generation, partners, customers);
+        let checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
+        for check in checks.iter() {
+            if let Err(refusal) = check(&routing) {
+                // At the name of the partner or customer the user of the tables refused.
+                let index = match refusal.table {
+                    "partner" => routing
+                        .partners()
+                        .iter()
+                        .position(|p| p.name.as_str() == refusal.name),
+                    _ => routing
+                        .customers()
+                        .iter()
+                        .position(|c| c.name.as_str() == refusal.name),
+                };
+                let pos = index.and_then(|i| {
+                    locate(
+                        text,
+                        &[Step::Key(refusal.table), Step::Index(i), Step::Key("name")],
+                    )
+                });
+                return Err(vec![RoutingProblem {
+                    pos: pos.unwrap_or_else(|| end_of(text)),
+                    message: format!("{} {}: {}", refusal.table, refusal.name, refusal.message),
+                }]);
+            }
+        }
+        self.shared.store(Arc::new(routing));
         Ok(generation)
     }
 
@@ -329,6 +366,32 @@ origin = { "www.xyz.com" = "http://127.0.0.1:8000", "img.xyz.com" = "http://127.
         );
         assert_eq!(now.partners()[0].table.len(), 1);
         assert!(now.partners()[0].token.is_some());
+    }
+
+    #[test]
+    fn a_users_check_refuses_at_the_name_and_changes_nothing() {
+        let t = tables();
+        t.add_check(Box::new(|r: &Routing| {
+            match r.customers().iter().find(|c| c.offload.is_empty()) {
+                Some(c) => Err(broker_policy::routing::RoutingRefusal {
+                    table: "customer",
+                    name: c.name.to_string(),
+                    message: "nothing to offload".into(),
+                }),
+                None => Ok(()),
+            }
+        }));
+        let text = t
+            .text(&t.current())
+            .replace("offload = [\"img.xyz.com\"]\n", "");
+        let e = t.replace(&text).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "7:8 customer xyz: nothing to offload",
+            "{text}"
+        );
+        assert_eq!(t.current().generation(), 1);
+        assert_eq!(t.replace(&t.text(&t.current())), Ok(2));
     }
 
     #[test]

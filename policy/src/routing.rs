@@ -54,3 +54,18 @@ impl Routing {
         &self.customers
     }
 }
+
+/// Why a part that uses the routing tables (a front proxy, whose URL forms origin-map
+/// builds) refuses an edit that the deployment file's validation accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingRefusal {
+    /// `partner` or `customer`: the kind of table at fault.
+    pub table: &'static str,
+    /// The name of that partner or customer.
+    pub name: String,
+    /// Why.
+    pub message: String,
+}
+
+/// A check an edit must also pass before it is swapped in (see [`RoutingRefusal`]).
+pub type RoutingCheck = Box<dyn Fn(&Routing) -> Result<(), RoutingRefusal> + Send + Sync>;

@@ -84,6 +84,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use body::FrontBody;
+pub use routing::check_routing;
 pub use sites::RouteError;
 
 use crate::edge::{SiteCert, TlsError, ViaMark};

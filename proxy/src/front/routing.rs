@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use broker_config::deploy::{Customer, Partner};
-use broker_policy::routing::SharedRouting;
+use broker_policy::routing::{Routing, RoutingRefusal, SharedRouting};
 
 use super::metrics::Metrics;
 use super::sites::{self, PartnerRoute, RouteError, Sites};
@@ -35,6 +35,32 @@ impl Tables {
             sites: Arc::new(Sites::new(customers)?),
             partners: sites::partner_routes(partners, metrics)?.into(),
         })
+    }
+}
+
+/// Whether a front proxy can route by `routing`: origin-map builds every partner's URL
+/// form and every customer's offload hosts (stricter in places than the deployment
+/// file's validation). The control component runs it on every edit before the swap
+/// (`Control::add_routing_check`), so that an edit the proxy could not use is refused at
+/// once instead of being ignored here.
+pub fn check_routing(routing: &Routing) -> Result<(), RoutingRefusal> {
+    match Tables::build(
+        routing.generation(),
+        routing.partners(),
+        routing.customers(),
+        &Metrics::new(),
+    ) {
+        Ok(_) => Ok(()),
+        Err(RouteError::Form { what, name, source }) => Err(RoutingRefusal {
+            table: what,
+            name,
+            message: source.to_string(),
+        }),
+        Err(RouteError::NoOrigin { customer, host }) => Err(RoutingRefusal {
+            table: "customer",
+            name: customer,
+            message: format!("site {host} has no origin"),
+        }),
     }
 }
 
@@ -125,6 +151,22 @@ site = ["www.xyz.com"]
 offload = ["img.xyz.com"]
 origin = { "www.xyz.com" = "http://127.0.0.1:8000" }
 "#;
+
+    #[test]
+    fn the_check_refuses_what_origin_map_cannot_build() {
+        let d = Deployment::parse(DEPLOYMENT, Path::new("c.toml")).unwrap();
+        let ok = Routing::new(2, d.partners.clone(), d.customers.clone());
+        assert_eq!(check_routing(&ok), Ok(()));
+        // The file's validation takes an IP address as a host; a semantic suffix cannot be one.
+        let text = DEPLOYMENT
+            .replace("form = \"embedded\"", "form = \"semantic\"")
+            .replace("foo.cdn-g.example", "192.0.2.1");
+        let d = Deployment::parse(&text, Path::new("c.toml")).unwrap();
+        let bad = Routing::new(3, d.partners.clone(), d.customers.clone());
+        let refusal = check_routing(&bad).unwrap_err();
+        assert_eq!((refusal.table, refusal.name.as_str()), ("partner", "G"));
+        assert!(refusal.message.contains("IP address"), "{refusal:?}");
+    }
 
     #[test]
     fn tables_follow_the_snapshot_once_per_generation() {
