@@ -172,10 +172,16 @@ impl TestEngine {
     }
 }
 
-/// A port free now on 127.0.0.1 (for a server that will be started later).
+/// A port free now on 127.0.0.1 for TCP and UDP (for a server started later; a DNS
+/// engine binds both).
 pub(crate) fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            return addr;
+        }
+    }
 }
 
 /// Partner G's edge: status reports over HTTPS for offloader C, alerts to `alert`.
