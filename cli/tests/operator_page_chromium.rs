@@ -5,7 +5,9 @@
 //! capacity shows the server's `LINE:COL` message over the text the form sent and changes
 //! nothing; a customer is added and removed; a partner's table entry edited on the page
 //! changes the URLs of the next page fetched through C's front proxy, and a bad offload
-//! host is refused at its `LINE:COL` with nothing changed.
+//! host is refused at its `LINE:COL` with nothing changed; so is (over the API) a URL form
+//! the front proxy's origin-map cannot build. A reload keeps the login, logging out
+//! forgets the token.
 //!
 //! Chromium speaks the protocol over `--remote-debugging-pipe`: NUL-terminated JSON,
 //! commands written to its fd 3, answers and events read from its fd 4 (no websocket
@@ -274,6 +276,13 @@ impl Browser {
         self.backlog.clear();
         self.call("Page.navigate", json!({"url": url}));
         self.next_message(|m| m["method"] == "Page.loadEventFired", "the page's load");
+    }
+
+    /// Reloads the page and waits for its load event.
+    fn reload(&mut self) {
+        self.backlog.clear();
+        self.call("Page.reload", json!({}));
+        self.next_message(|m| m["method"] == "Page.loadEventFired", "the reload");
     }
 
     /// Evaluates `expr` in the page (awaiting a promise) and returns its value.
@@ -578,4 +587,12 @@ fn an_operator_logs_in_edits_figures_customers_and_tables_and_sees_errors_in_pla
         routing["generation"]
     );
     assert_eq!(page(), after);
+
+    // The token lasts for the tab: a reload logs in again; logging out forgets it.
+    b.reload();
+    b.wait_for("document.querySelector('#cdns tr[data-cdn=\"G\"]') !== null");
+    b.click("#logout");
+    b.wait_for("!document.getElementById('login-view').hidden");
+    assert_eq!(b.eval("document.getElementById('app').hidden"), true);
+    assert_eq!(b.eval("sessionStorage.length"), 0);
 }
