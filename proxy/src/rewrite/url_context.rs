@@ -48,6 +48,12 @@ impl UrlContext {
         self.base = base;
     }
 
+    /// Whether a value without `//` may still hold a URL to rewrite: only relative URLs
+    /// under an offloaded `<base href>` can be rewritten without one.
+    pub(crate) fn base_offloaded(&self) -> bool {
+        self.base_offloaded
+    }
+
     /// Appends the rewritten form of `url` (as written, whitespace already trimmed) to
     /// `out` and returns `true`, or returns `false` when `url` stays as it is.
     pub(crate) fn rewrite(&mut self, url: &str, mapper: &impl UrlMapper, out: &mut String) -> bool {

@@ -116,6 +116,11 @@ impl<M: UrlMapper> Handlers<M> {
             return;
         };
         let raw = &buf[range.start - base..range.end - base];
+        // Only URLs with an authority (`//`) are rewritten, unless the base is offloaded:
+        // most values without one (relative links, plain `style`) need no decoding at all.
+        if !self.ctx.base_offloaded() && memchr::memmem::find(raw, b"//").is_none() {
+            return;
+        }
         // Values that do not decode and re-encode to the same bytes are left alone.
         let value: Cow<'_, str> = if self.encoding == UTF_8 {
             match std::str::from_utf8(raw) {
