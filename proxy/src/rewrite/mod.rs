@@ -5,8 +5,11 @@
 //! browser fetches embedded content from, is replaced by what a [`UrlMapper`] returns.
 //! Every other byte is left exactly as it was.
 //!
-//! - `text/html` goes through lol_html, used as a parser only; the edits are spliced
-//!   into the original bytes ([`splice`]), so quotes, whitespace and case are kept.
+//! - `text/html` goes through the fast engine ([`HtmlEngine::Fast`]): a tokenizer that
+//!   follows lol_html's states and tree feedback, skips text, comments and scripts with
+//!   `memchr` and reads only tags; the rewritten values are spliced into the original
+//!   bytes, so quotes, whitespace and case are kept. [`HtmlEngine::LolHtml`] (lol_html as a
+//!   parser, edits spliced by [`splice`]) is the oracle it is tested against, byte for byte.
 //!   Rewritten: `src`/`srcset` of img, source, script, video, audio, track, embed,
 //!   input[type=image], iframe; `href` of stylesheet/preload/prefetch/icon/modulepreload
 //!   links; `poster`; `data` of object; CSS in `style` attributes and `<style>`
@@ -15,7 +18,8 @@
 //! - `text/css` goes through a resumable CSS scanner (`url(...)`, `@import "..."`).
 //! - Anything else passes through.
 //!
-//! Memory is bounded: lol_html's buffers by [`RewriteOptions::max_parser_memory`], held
+//! Memory is bounded: an unfinished tag (lol_html: its buffers) by
+//! [`RewriteOptions::max_parser_memory`], held
 //! `<style>` text and unfinished CSS URLs by [`RewriteOptions::max_held_bytes`]. When the
 //! parser gives up (ambiguous markup in lol_html's strict mode, memory limit), the rest of
 //! the page passes through unchanged and [`PageRewriter::failure`] says why.
