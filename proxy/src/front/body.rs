@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use async_compression::Level;
 use async_compression::tokio::bufread::{
-    BrotliDecoder, BrotliEncoder, GzipDecoder, GzipEncoder, ZlibDecoder, ZlibEncoder,
+    BrotliDecoder, BrotliEncoder, DeflateDecoder, GzipDecoder, GzipEncoder, ZlibDecoder,
+    ZlibEncoder,
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -64,7 +65,7 @@ pub(crate) fn rewritten(
     let decoded: ByteStream = match from {
         Coding::Identity => raw,
         Coding::Gzip => reader_stream(GzipDecoder::new(StreamReader::new(raw))),
-        Coding::Deflate => reader_stream(ZlibDecoder::new(StreamReader::new(raw))),
+        Coding::Deflate => Box::pin(Deflate::Sniffing(Some(raw), BytesMut::new())),
         Coding::Br => reader_stream(BrotliDecoder::new(StreamReader::new(raw))),
     };
     let plain: ByteStream = Box::pin(Rewrite {
@@ -93,6 +94,90 @@ pub(crate) fn rewritten(
 
 fn reader_stream<R: tokio::io::AsyncRead + Send + 'static>(r: R) -> ByteStream {
     Box::pin(ReaderStream::with_capacity(r, CHUNK))
+}
+
+/// `deflate` decoded: a zlib stream (RFC 9110 §8.4.1.2) or, as some servers send it, raw
+/// deflate (RFC 1951), told apart by the zlib header in the first two bytes.
+enum Deflate {
+    /// Collecting the first two bytes (the origin stream, the bytes so far).
+    Sniffing(Option<ByteStream>, BytesMut),
+    Decoding(ByteStream),
+}
+
+/// Whether a body starting with `head` is a zlib stream: CM = 8 (deflate), a window of at
+/// most 32 KiB, and the header check `(CMF * 256 + FLG) % 31 == 0`. No raw stream an
+/// encoder writes passes: its low nibble would have to be a stored block (BTYPE 00)
+/// padded with a 1 bit, and encoders pad with zeros.
+fn is_zlib(head: &[u8]) -> bool {
+    match head {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
+}
+
+impl Stream for Deflate {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let this = &mut *self;
+            let (inner, head) = match this {
+                Self::Decoding(decoded) => return decoded.as_mut().poll_next(cx),
+                Self::Sniffing(inner, head) => (inner, head),
+            };
+            let ended = match inner.as_mut() {
+                Some(stream) if head.len() < 2 => match ready!(stream.as_mut().poll_next(cx)) {
+                    Some(Ok(chunk)) => {
+                        head.extend_from_slice(&chunk);
+                        continue;
+                    }
+                    Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    None => true,
+                },
+                _ => false,
+            };
+            let head = std::mem::take(head).freeze();
+            let zlib = is_zlib(&head);
+            let first: ByteStream = Box::pin(Once(Some(head)));
+            let rest = match inner.take() {
+                Some(stream) if !ended => stream,
+                _ => Box::pin(Once(None)),
+            };
+            let whole = StreamReader::new(Chain(first, rest));
+            *this = Self::Decoding(if zlib {
+                reader_stream(ZlibDecoder::new(whole))
+            } else {
+                reader_stream(DeflateDecoder::new(whole))
+            });
+        }
+    }
+}
+
+/// At most one chunk.
+struct Once(Option<Bytes>);
+
+impl Stream for Once {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.take().map(Ok))
+    }
+}
+
+/// One stream, then the other.
+struct Chain(ByteStream, ByteStream);
+
+impl Stream for Chain {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(item) = ready!(self.0.as_mut().poll_next(cx)) {
+            return Poll::Ready(Some(item));
+        }
+        self.1.as_mut().poll_next(cx)
+    }
 }
 
 /// A body that fails with `TimedOut` when no frame arrives for `idle`.
@@ -229,5 +314,24 @@ impl Body for Frames {
                 None => Poll::Ready(None),
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zlib_headers_are_told_from_raw_deflate() {
+        assert!(is_zlib(&[0x78, 0x9c])); // zlib's default level
+        assert!(is_zlib(&[0x78, 0x01]));
+        assert!(is_zlib(&[0x78, 0xda]));
+        assert!(!is_zlib(&[0x78, 0x9d]), "header check");
+        assert!(!is_zlib(&[0x88, 0x98]), "window over 32 KiB");
+        // Raw deflate: dynamic (0b101 = final, BTYPE 10), fixed, stored blocks.
+        assert!(!is_zlib(&[0xed, 0xbd]));
+        assert!(!is_zlib(&[0xf3, 0x48]));
+        assert!(!is_zlib(&[0x01, 0x05]));
+        assert!(!is_zlib(&[0x78]), "too short");
     }
 }

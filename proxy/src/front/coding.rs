@@ -11,7 +11,8 @@ pub(crate) enum Coding {
     Identity,
     /// `gzip` (also `x-gzip`).
     Gzip,
-    /// `deflate`: a zlib stream (RFC 9110 §8.4.1.2).
+    /// `deflate`: a zlib stream (RFC 9110 §8.4.1.2); decoded as raw deflate too, which
+    /// some servers send instead.
     Deflate,
     /// `br`.
     Br,

@@ -38,6 +38,13 @@ fn zlib(b: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// Raw deflate (RFC 1951, no zlib header), as some servers send `deflate`.
+fn raw_deflate(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
 async fn brotli(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     BrotliEncoder::new(b).read_to_end(&mut out).await.unwrap();
@@ -114,6 +121,40 @@ async fn deflate_and_br_from_the_origin_are_decoded() {
         .await;
         assert_eq!(got.header("content-encoding"), Some("gzip"), "{coding}");
         assert_eq!(gunzip(&got.body), PAGE_FOR_G.as_bytes(), "{coding}");
+    }
+}
+
+#[tokio::test]
+async fn raw_deflate_is_told_from_zlib_by_its_header() {
+    // The first chunk holds one byte: the header is sniffed across chunks.
+    for (what, body) in [
+        ("raw", raw_deflate(PAGE.as_bytes())),
+        ("zlib", zlib(PAGE.as_bytes())),
+    ] {
+        let body = Bytes::from(body);
+        let origin = Origin::start(move |_req| {
+            let body = body.clone();
+            async move {
+                let (tx, rx) = tokio::sync::mpsc::channel(4);
+                tx.try_send(body.slice(..1)).unwrap();
+                tx.try_send(body.slice(1..)).unwrap();
+                Response::builder()
+                    .header("content-type", "text/html")
+                    .header("content-encoding", "deflate")
+                    .body(http_body_util::StreamBody::new(ChannelFrames(rx)).boxed())
+                    .unwrap()
+            }
+        })
+        .await;
+        let proxy = start_default(&origin).await;
+        let got = get(
+            proxy.addr,
+            "/",
+            &[("x-forwarded-for", TO_G), ("accept-encoding", "gzip")],
+        )
+        .await;
+        assert_eq!(got.status, 200, "{what}");
+        assert_eq!(gunzip(&got.body), PAGE_FOR_G.as_bytes(), "{what}");
     }
 }
 
