@@ -74,9 +74,13 @@ fn roles(out: &mut String, d: &Deployment) {
             let _ = write!(more, "management {m} ");
         }
         if let Some(a) = c.alerts {
-            let _ = write!(more, "alerts https://{a}/alert");
+            let _ = write!(more, "alerts https://{a}/alert ");
         }
-        row(out, &format!("{n} control"), &api, &more);
+        // The operator page asks for it at login; the demo's is no secret.
+        if let (Some(_), Some(t)) = (c.api, &c.token) {
+            let _ = write!(more, "token {}", t.expose());
+        }
+        row(out, &format!("{n} control"), &api, more.trim_end());
     }
     if let Some(p) = &d.proxy {
         let special: Vec<String> = p
@@ -252,11 +256,14 @@ pub(crate) fn commands(world: &World) -> Vec<(String, String)> {
                 ),
             ));
         }
-        if let Some(api) = d.control.as_ref().and_then(|c| c.api) {
+        if let Some((api, c)) = d.control.as_ref().and_then(|c| Some((c.api?, c))) {
+            let login = c.token.as_ref().map_or(String::new(), |t| {
+                format!(" (log in with token {})", t.expose())
+            });
             out.push((
                 format!("open http://{api}/"),
                 format!(
-                    "{}'s control component: operator page and API",
+                    "{}'s control component: operator page and API{login}",
                     d.node.name.as_str()
                 ),
             ));
@@ -286,5 +293,35 @@ mod tests {
         assert_eq!(sh_quote("/tmp/a-b/ca.pem"), "/tmp/a-b/ca.pem");
         assert_eq!(sh_quote("/tmp/my dir/ca.pem"), "'/tmp/my dir/ca.pem'");
         assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    /// The operator page asks for the control API's token: the banner shows it next to
+    /// the page's address, so a demo user can log in.
+    #[test]
+    fn the_operator_page_comes_with_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = super::super::builtin::write(
+            dir.path(),
+            super::super::ports::Layout::new(21000).unwrap(),
+        )
+        .unwrap();
+        let world = World::read(&file).unwrap();
+        let banner = text(&world, dir.path(), &[], &[]);
+        let row = banner
+            .lines()
+            .find(|l| l.trim_start().starts_with("C control"))
+            .unwrap_or_else(|| panic!("no control row in\n{banner}"));
+        assert!(
+            row.contains("http://127.0.0.1:") && row.ends_with("token demo-management-token"),
+            "{row}"
+        );
+        let open = banner
+            .lines()
+            .position(|l| l.trim_start().starts_with("open http://"));
+        let why = banner.lines().nth(open.unwrap() + 1).unwrap();
+        assert!(
+            why.ends_with("(log in with token demo-management-token)"),
+            "{why}"
+        );
     }
 }
