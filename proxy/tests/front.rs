@@ -2,6 +2,8 @@
 //! port 0 with a plan made from spec §2 files, real clients (hyper, raw TCP). Modules
 //! live in `front/`; `#[path]` keeps cargo from taking them for test targets.
 
+#[path = "front/conditional.rs"]
+mod conditional;
 #[path = "front/encodings.rs"]
 mod encodings;
 #[path = "front/faults.rs"]

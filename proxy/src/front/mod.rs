@@ -8,10 +8,16 @@
 //! A request goes through the phases drawn in `request.rs`:
 //!
 //! ```text
-//! loop check → site (Host: 404 if unknown) → client address → origin (502/504)
-//! → relay untouched (HEAD, Range, not HTML/CSS) | pick → decode → rewrite → encode
-//! → headers (private, Vary, no Content-Length/strong ETag, Via, no hop-by-hop)
+//! loop check → site (Host: 404 if unknown) → client address
+//! → (conditionals: pick first, keep If-None-Match tags of that pick only) → origin (502/504)
+//! → relay untouched (Range, not HTML/CSS) | pick → decode → rewrite → encode
+//! → headers (private, Vary, ETag naming the pick, no Last-Modified/Content-Length, Via,
+//!   no hop-by-hop)
 //! ```
+//!
+//! Validators: a page's ETag is the origin's made weak and tied to the pick,
+//! `W/"<origin opaque>.<pick id>"`, so a browser's copy gets a 304 only while the client
+//! still gets the pick it was rewritten for; a copy of another pick gets the whole page.
 //!
 //! Picks: each offload host is picked under the plan customer of its name (customer.txt
 //! lists offloaded names, `ADD CST img.xyz.com`), or, when the plan does not know that
@@ -62,6 +68,7 @@ mod request;
 mod routing;
 mod sites;
 pub mod static_plan;
+mod validator;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,13 +4,17 @@
 //! loop check (our Via: 508) → site (Host or :authority: unknown 404, never an open proxy)
 //! → client address (peer; X-Forwarded-For only from trusted proxies)
 //! → origin (the site's back door, its own Host, body streamed: 502 down, 504 slow)
-//! → classify: HEAD, Range, 206/304/204, not HTML/CSS, a coding we cannot undo: relay
+//! (a site with offload groups: the pick is made first, and If-None-Match keeps only the
+//! client's tags of that pick, as the origin's; If-Modified-Since goes: `validator.rs`)
+//! → 304 to a tag of the pick: relayed with our tag
+//! → classify: Range, 206/304/204, not HTML/CSS, a coding we cannot undo: relay
 //! → pick (one plan load; the special port's partner forces it) per offload group
+//! → validators: ETag `W/"<origin's>.<pick id>"`, no Last-Modified; HEAD ends here
 //! → body: decode → rewrite (origin-map §5 forms) → encode for Accept-Encoding
 //! → headers: private, Vary, no Content-Length/strong ETag, Via, no hop-by-hop
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +32,9 @@ use super::headers::{self, X_FORWARDED_PROTO};
 use super::mapper::FrontMapper;
 use super::metrics::Outcome;
 use super::origin::OriginError;
-use super::pick;
+use super::pick::{self, Picks};
+use super::sites::{CustomerRoute, PartnerRoute};
+use super::validator::{self, PickTag};
 use crate::rewrite::{ContentKind, ContentType, PageRewriter, RewriteOptions};
 
 /// Where a request came in: the scheme of the listener and, on a special port, the
@@ -116,6 +122,25 @@ async fn answer(
     };
     parts.uri = uri;
     parts.version = Version::HTTP_11;
+    let pick_for = |picks: &Picks| {
+        PickTag::new(
+            &site.customer,
+            &tables.partners,
+            picks,
+            page,
+            tables.generation,
+        )
+    };
+    // A site whose pages may be rewritten: the conditionals must name the pick the client
+    // gets now, which is therefore made before the origin is asked (and kept for the page).
+    let mut early: Option<(Picks, PickTag)> = None;
+    let mut revalidating = false;
+    if !site.customer.groups.is_empty() && validator::is_conditional(&parts.headers) {
+        let picks = choose(front, &site.customer, &tables.partners, client, entry);
+        let tag = pick_for(&picks);
+        revalidating = validator::to_origin(&mut parts.headers, &tag);
+        early = Some((picks, tag));
+    }
     headers::to_origin(
         &mut parts.headers,
         &site.host,
@@ -152,14 +177,20 @@ async fn answer(
         // Its embedded URLs depend on who asks, whether or not they change this time.
         headers::make_private(&mut parts.headers);
     }
-    let has_body = !head
-        && !matches!(
-            parts.status,
-            StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT
-        )
-        && !parts.status.is_informational();
+    if let (true, StatusCode::NOT_MODIFIED, Some((_, tag))) = (revalidating, parts.status, &early) {
+        // The client's copy was rewritten for the pick it still gets: it stays valid.
+        headers::make_private(&mut parts.headers);
+        validator::for_client(&mut parts.headers, tag);
+        let body = body::passthrough(origin_body, idle);
+        return (Response::from_parts(parts, body), Outcome::Unchanged);
+    }
+    let no_body = matches!(
+        parts.status,
+        StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED | StatusCode::NO_CONTENT
+    ) || parts.status.is_informational();
     let from = coding::of_response(&parts.headers);
-    let (Some(kind), true, false, Some(from)) = (kind, rewritable && has_body, ranged, from) else {
+    let (Some(kind), true, false, false, Some(from)) = (kind, rewritable, ranged, no_body, from)
+    else {
         let outcome = if rewritable {
             Outcome::Unchanged
         } else {
@@ -173,23 +204,30 @@ async fn answer(
         return (Response::from_parts(parts, body), outcome);
     };
 
-    let picks = {
-        let live = front.plan.load();
-        pick::choose(
-            &live,
-            &site.customer,
-            client,
-            &front.node,
-            &tables.partners,
-            entry.forced,
-        )
-    };
-    let Some(first) = picks.iter().flatten().next() else {
+    // The page's body depends on the pick: so does its validator.
+    let (picks, tag) = early.unwrap_or_else(|| {
+        let picks = choose(front, &site.customer, &tables.partners, client, entry);
+        let tag = pick_for(&picks);
+        (picks, tag)
+    });
+    validator::for_client(&mut parts.headers, &tag);
+    let first = picks.iter().flatten().next().copied();
+    if head {
+        // The headers the same GET would get.
+        if first.is_some() {
+            headers::for_new_body(&mut parts.headers, client_coding);
+        }
+        return (
+            Response::from_parts(parts, body::empty()),
+            Outcome::Unchanged,
+        );
+    }
+    let Some(first) = first else {
         front.self_pages.inc();
         let body = body::passthrough(origin_body, idle);
         return (Response::from_parts(parts, body), Outcome::Unchanged);
     };
-    if let Some(p) = tables.partners.get(usize::from(*first)) {
+    if let Some(p) = tables.partners.get(usize::from(first)) {
         p.pages.inc();
     }
     let mapper = FrontMapper {
@@ -207,6 +245,18 @@ async fn answer(
     headers::for_new_body(&mut parts.headers, client_coding);
     let body = body::rewritten(origin_body, idle, from, rewriter, client_coding);
     (Response::from_parts(parts, body), Outcome::Rewritten)
+}
+
+/// The picks for `customer`'s offload groups: one plan load.
+fn choose(
+    front: &Front,
+    customer: &CustomerRoute,
+    partners: &[PartnerRoute],
+    client: IpAddr,
+    entry: Entry,
+) -> Picks {
+    let live = front.plan.load();
+    pick::choose(&live, customer, client, &front.node, partners, entry.forced)
 }
 
 /// The page's own URL, against which a relative `<base href>` resolves.

@@ -16,7 +16,7 @@ use super::sites::{self, PartnerRoute, RouteError, Sites};
 /// The tables one request routes by.
 pub(crate) struct Tables {
     /// The routing generation they were built from (0: the deployment file's).
-    generation: u64,
+    pub(crate) generation: u64,
     pub(crate) sites: Arc<Sites>,
     /// In the deployment's order: special ports index into it (control keeps the
     /// partners and their order fixed).

@@ -12,11 +12,15 @@ use origin_map::{OffloadHosts, PartnerForm, PartnerFormError};
 use prometheus_client::metrics::counter::Counter;
 
 use super::metrics::Metrics;
+use super::validator;
 
 /// A partner we may offload to, with its form and counters.
 pub(crate) struct PartnerRoute {
     pub(crate) name: Name,
     pub(crate) form: PartnerForm,
+    /// The form's name (`embedded`, …) and a digest of its hosts, for page validators.
+    pub(crate) form_kind: &'static str,
+    pub(crate) form_digest: u32,
     /// URLs rewritten for it.
     pub(crate) rewrites: Counter,
     /// Pages whose pick was it.
@@ -30,6 +34,8 @@ pub(crate) struct OffloadGroup {
     /// offloaded names, `ADD CST img.xyz.com`), then the `[[customer]]` name (`ADD CST xyz`).
     pub(crate) plan_keys: Vec<DnsName>,
     pub(crate) hosts: OffloadHosts,
+    /// A digest of the hosts, for page validators.
+    pub(crate) digest: u32,
 }
 
 /// A customer as the front proxy serves it.
@@ -159,11 +165,16 @@ fn customer_route(c: &Customer) -> Result<CustomerRoute, RouteError> {
     let groups = by_name
         .into_iter()
         .map(|(name, hosts)| {
-            let hosts =
-                OffloadHosts::new(hosts.iter().map(|h| h.to_string())).map_err(form_error)?;
+            let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+            let digest = validator::digest(names.iter().map(String::as_bytes));
+            let hosts = OffloadHosts::new(names).map_err(form_error)?;
             let mut plan_keys = vec![name.clone()];
             plan_keys.extend(own_key.clone().filter(|k| k != name));
-            Ok(OffloadGroup { plan_keys, hosts })
+            Ok(OffloadGroup {
+                plan_keys,
+                hosts,
+                digest,
+            })
         })
         .collect::<Result<_, RouteError>>()?;
     Ok(CustomerRoute { groups })
@@ -191,9 +202,19 @@ pub(crate) fn partner_routes(
                 name: p.name.to_string(),
                 source,
             })?;
+            let host = p.host.as_ref().map(ToString::to_string).unwrap_or_default();
+            let table: Vec<String> = p.table.iter().map(|(o, h)| format!("{o}={h}")).collect();
+            let form_digest = validator::digest(
+                [p.form.as_str(), host.as_str()]
+                    .into_iter()
+                    .chain(table.iter().map(String::as_str))
+                    .map(str::as_bytes),
+            );
             Ok(PartnerRoute {
                 name: p.name.clone(),
                 form,
+                form_kind: p.form.as_str(),
+                form_digest,
                 rewrites: metrics.rewrites_for(p.name.as_str()),
                 pages: metrics.pages_for(p.name.as_str()),
             })
