@@ -23,6 +23,7 @@ mod values;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -124,7 +125,30 @@ pub struct ProxyRole {
     pub tls: Vec<SiteTls>,
     /// Trust roots (PEM) for `https://` origins besides the system's (added key).
     pub origin_ca: Option<PathBuf>,
+    /// Deadlines and the request head limit (added keys).
+    pub limits: ProxyLimits,
 }
+
+/// The front proxy's deadlines and request head limit, as `[proxy]` may set them (added
+/// keys, all optional); `None`: the proxy's own default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProxyLimits {
+    /// `origin_timeout_s`: how long an origin may take to send its response head.
+    pub origin_timeout: Option<Duration>,
+    /// `origin_idle_timeout_s`: how long an origin body may stall between two chunks.
+    pub origin_idle_timeout: Option<Duration>,
+    /// `client_header_timeout_s`: how long a client may take to send a request head.
+    pub client_header_timeout: Option<Duration>,
+    /// `client_write_timeout_s`: how long a client may leave our writes unread.
+    pub client_write_timeout: Option<Duration>,
+    /// `max_header_bytes`: the largest request head accepted.
+    pub max_header_bytes: Option<usize>,
+}
+
+/// The longest deadline `[proxy]` accepts, in seconds (a day).
+pub const MAX_PROXY_TIMEOUT_S: u64 = 86_400;
+/// The range of `[proxy] max_header_bytes`: 1 KiB to 16 MiB.
+pub const PROXY_HEADER_BYTES: std::ops::RangeInclusive<u64> = 1024..=16 * 1024 * 1024;
 
 /// One entry of `[proxy] tls = [{ names = [...], cert = "...", key = "..." }]`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use broker_config::deploy::{
     ControlRole, Customer, Deployment, DnsRole, EdgeRole, HostPort, HttpUrl, Node, Offloader,
-    Partner, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm, UrlHost,
+    Partner, ProxyLimits, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm, UrlHost,
 };
 use broker_config::{DnsName, Name};
 use proptest::collection::{btree_map, vec};
@@ -263,9 +264,10 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
         of(socket()),
         vec((vec(dns_name(), 1..3), tls()), 1..3),
         of(path()),
+        (vec(of(1u64..=86_400), 4), of(1024usize..=16 << 20)),
     )
         .prop_map(
-            |(listen, ports, trusted, metrics, https, tls, origin_ca)| ProxyRole {
+            |(listen, ports, trusted, metrics, https, tls, origin_ca, (secs, head))| ProxyRole {
                 listen,
                 // Names filled in by `deployment` once the partners are known.
                 special_ports: ports
@@ -294,6 +296,13 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
                 },
                 https_listen: https,
                 origin_ca,
+                limits: ProxyLimits {
+                    origin_timeout: secs[0].map(Duration::from_secs),
+                    origin_idle_timeout: secs[1].map(Duration::from_secs),
+                    client_header_timeout: secs[2].map(Duration::from_secs),
+                    client_write_timeout: secs[3].map(Duration::from_secs),
+                    max_header_bytes: head,
+                },
             },
         )
 }

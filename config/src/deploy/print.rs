@@ -13,6 +13,11 @@ use super::raw::{
 use super::values::TlsFiles;
 use super::{DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment};
 
+/// A deadline in whole seconds (the file's unit).
+fn secs(d: Option<std::time::Duration>) -> Option<S<u64>> {
+    d.map(|d| Spanned::new(0..0, d.as_secs()))
+}
+
 pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
     let p = Printer { base };
     let doc = RawDocument {
@@ -60,6 +65,14 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
                 })
                 .collect(),
             origin_ca: proxy.origin_ca.as_deref().map(|f| p.path(f)),
+            origin_timeout_s: secs(proxy.limits.origin_timeout),
+            origin_idle_timeout_s: secs(proxy.limits.origin_idle_timeout),
+            client_header_timeout_s: secs(proxy.limits.client_header_timeout),
+            client_write_timeout_s: secs(proxy.limits.client_write_timeout),
+            max_header_bytes: proxy
+                .limits
+                .max_header_bytes
+                .map(|b| Spanned::new(0..0, u64::try_from(b).unwrap_or(u64::MAX))),
         }),
         partner: d
             .partners

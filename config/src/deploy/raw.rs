@@ -93,6 +93,16 @@ pub(crate) struct RawProxy {
     pub(crate) tls: Vec<S<RawSiteTls>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) origin_ca: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) origin_timeout_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) origin_idle_timeout_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_header_timeout_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_write_timeout_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_header_bytes: Option<S<u64>>,
 }
 
 /// One entry of `[proxy] tls`: a certificate and the site names it is served for.

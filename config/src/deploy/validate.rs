@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use toml::Spanned;
@@ -17,8 +18,9 @@ use super::raw::{
 };
 use super::values::{HostPort, Scheme, TlsFiles};
 use super::{
-    ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole, Node,
-    Offloader, Partner, ProxyRole, SiteTls, UrlForm, parse_trusted,
+    ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole,
+    MAX_PROXY_TIMEOUT_S, Node, Offloader, PROXY_HEADER_BYTES, Partner, ProxyLimits, ProxyRole,
+    SiteTls, UrlForm, parse_trusted,
 };
 
 mod cross_checks;
@@ -313,6 +315,7 @@ impl Checker<'_> {
         let tls: Vec<Option<SiteTls>> = raw.tls.iter().map(|t| self.site_tls(t)).collect();
         let tls: Option<Vec<SiteTls>> = tls.into_iter().collect();
         let origin_ca = raw.origin_ca.as_ref().map(|p| self.path(p));
+        let limits = self.proxy_limits(raw);
         Some(ProxyRole {
             listen: listen?,
             special_ports: special_ports?,
@@ -321,7 +324,50 @@ impl Checker<'_> {
             https_listen: https_listen?,
             tls: tls?,
             origin_ca: origin_ca.map_or(Some(None), |v| v.map(Some))?,
+            limits: limits?,
         })
+    }
+
+    /// The `[proxy]` deadlines (whole seconds, 1 to a day) and request head limit.
+    fn proxy_limits(&mut self, raw: &RawProxy) -> Option<ProxyLimits> {
+        let origin_timeout = self.seconds(raw.origin_timeout_s.as_ref());
+        let origin_idle_timeout = self.seconds(raw.origin_idle_timeout_s.as_ref());
+        let client_header_timeout = self.seconds(raw.client_header_timeout_s.as_ref());
+        let client_write_timeout = self.seconds(raw.client_write_timeout_s.as_ref());
+        let max_header_bytes = match &raw.max_header_bytes {
+            None => Some(None),
+            Some(b) if PROXY_HEADER_BYTES.contains(b.get_ref()) => {
+                usize::try_from(*b.get_ref()).ok().map(Some)
+            }
+            Some(b) => {
+                self.invalid(
+                    b.span(),
+                    Problem::BadValue("expected a byte count from 1024 to 16777216"),
+                );
+                None
+            }
+        };
+        Some(ProxyLimits {
+            origin_timeout: origin_timeout?,
+            origin_idle_timeout: origin_idle_timeout?,
+            client_header_timeout: client_header_timeout?,
+            client_write_timeout: client_write_timeout?,
+            max_header_bytes: max_header_bytes?,
+        })
+    }
+
+    /// An optional deadline in whole seconds; `Some(None)`: not set.
+    fn seconds(&mut self, raw: Option<&S<u64>>) -> Option<Option<Duration>> {
+        let Some(v) = raw else { return Some(None) };
+        let secs = *v.get_ref();
+        if (1..=MAX_PROXY_TIMEOUT_S).contains(&secs) {
+            return Some(Some(Duration::from_secs(secs)));
+        }
+        self.invalid(
+            v.span(),
+            Problem::BadValue("expected whole seconds from 1 to 86400"),
+        );
+        None
     }
 
     /// One `[proxy] tls` entry: names (a host name, or `*.` and one), certificate, key.

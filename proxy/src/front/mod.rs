@@ -30,14 +30,18 @@
 //! - `https_listen = "ADDR"`: serve the sites over TLS too (HTTP/2 or HTTP/1.1 by ALPN);
 //! - `tls = [{ names = ["www.xyz.com", "*.xyz.com"], cert = "x.pem", key = "x.key" }]`:
 //!   the certificate per site, chosen by SNI (required with `https_listen`);
-//! - `origin_ca = "ca.pem"`: trust roots for `https://` origins besides the system's.
+//! - `origin_ca = "ca.pem"`: trust roots for `https://` origins besides the system's;
+//! - `origin_timeout_s`, `origin_idle_timeout_s`, `client_header_timeout_s`,
+//!   `client_write_timeout_s` (whole seconds, 1 to 86400) and `max_header_bytes` (1024 to
+//!   16 MiB): the limits below, in place of their defaults.
 //!
 //! The plain listeners speak HTTP/1.1 and HTTP/2 (prior knowledge) too. Counters are
 //! served in Prometheus text format on `[proxy] metrics` (`GET /metrics`).
 //!
-//! Limits ([`FrontSettings`]): request heads over 64 KiB get 431; a client must send its
-//! head within 30 s and keep reading what we write (no write progress for 60 s closes
-//! the connection); an origin must answer within 30 s (else 504; unreachable: 502) and
+//! Limits ([`FrontSettings`], defaults shown; the `[proxy]` keys above set them): request
+//! heads over 64 KiB get 431 (HTTP/1 buffers at least 8 KiB, whatever is set); a client
+//! must send its head within 30 s and keep reading what we write (no write progress for
+//! 60 s closes the connection); an origin must answer within 30 s (else 504; unreachable: 502) and
 //! may not stall its body for 60 s (the response is then cut, never passed off as
 //! complete). On shutdown the listeners close and requests in flight get 10 s to finish.
 //! Pages stream through fixed-size buffers (16 KiB between stages, lol_html's own
@@ -75,7 +79,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker_config::Name;
-use broker_config::deploy::{Deployment, ProxyRole};
+use broker_config::deploy::{Deployment, ProxyLimits, ProxyRole};
 use broker_policy::live::SharedPlan;
 use broker_policy::routing::SharedRouting;
 use http::header::{CONTENT_TYPE, HeaderValue};
@@ -128,6 +132,27 @@ impl Default for FrontSettings {
     }
 }
 
+impl FrontSettings {
+    /// These settings with the limits the `[proxy]` table sets in place of theirs.
+    #[must_use]
+    pub fn with_limits(self, limits: &ProxyLimits) -> Self {
+        Self {
+            origin_timeout: limits.origin_timeout.unwrap_or(self.origin_timeout),
+            origin_idle_timeout: limits
+                .origin_idle_timeout
+                .unwrap_or(self.origin_idle_timeout),
+            client_header_timeout: limits
+                .client_header_timeout
+                .unwrap_or(self.client_header_timeout),
+            client_write_timeout: limits
+                .client_write_timeout
+                .unwrap_or(self.client_write_timeout),
+            max_header_bytes: limits.max_header_bytes.unwrap_or(self.max_header_bytes),
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
 /// Why a front proxy cannot start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -173,13 +198,15 @@ pub struct Front {
 }
 
 impl Front {
-    /// The front proxy of `deployment`'s `[proxy]` role, picking by `plan`.
+    /// The front proxy of `deployment`'s `[proxy]` role, picking by `plan`; the limits
+    /// the role sets (`origin_timeout_s`, …) replace those of `settings`.
     pub fn new(
         deployment: &Deployment,
         plan: SharedPlan,
         settings: FrontSettings,
     ) -> Result<Self, FrontError> {
         let role = deployment.proxy.as_ref().ok_or(FrontError::NoRole)?;
+        let settings = settings.with_limits(&role.limits);
         let node = deployment.node.name.clone();
         let via = ViaMark::new(&format!("{node}-proxy"))
             .ok_or_else(|| FrontError::BadNodeName(node.to_string()))?;
@@ -386,4 +413,27 @@ fn metrics_page(front: &Front, method: &Method, path: &str) -> Response<FrontBod
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_tables_limits_replace_the_defaults_they_set() {
+        let limits = ProxyLimits {
+            origin_timeout: Some(Duration::from_secs(5)),
+            max_header_bytes: Some(4096),
+            ..ProxyLimits::default()
+        };
+        let s = FrontSettings::default().with_limits(&limits);
+        assert_eq!(s.origin_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_header_bytes, 4096);
+        assert_eq!(
+            s.origin_idle_timeout,
+            Duration::from_secs(60),
+            "unset: kept"
+        );
+        assert_eq!(s.client_write_timeout, Duration::from_secs(60));
+    }
 }

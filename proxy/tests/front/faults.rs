@@ -345,3 +345,23 @@ async fn a_client_that_stops_reading_is_dropped_with_its_origin_fetch() {
         .unwrap();
     drop(s);
 }
+
+/// `[proxy] max_header_bytes` reaches the listeners: a 20 KiB head passes the default
+/// limit (64 KiB) but not one of 16 KiB.
+#[tokio::test]
+async fn the_head_limit_comes_from_the_proxy_table() {
+    let origin = Origin::fixed(&[], b"x").await;
+    let big = "a".repeat(20 * 1024);
+    let head =
+        format!("GET / HTTP/1.1\r\nHost: www.xyz.com\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let mut answers = Vec::new();
+    for extra in ["", "max_header_bytes = 16384"] {
+        let proxy = start(&deployment(origin.addr, extra), FrontSettings::default()).await;
+        let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+        let _ = s.write_all(head.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer).await;
+        answers.push(String::from_utf8_lossy(&answer)[..12].to_owned());
+    }
+    assert_eq!(answers, ["HTTP/1.1 200", "HTTP/1.1 431"]);
+}
