@@ -112,6 +112,13 @@ impl Tables {
         self.regions.names.get(id)
     }
 
+    /// True when `self` and `other` hold the same regions and prefixes: at once when one
+    /// is a copy of the other that no statement changed a region of (the region table is
+    /// shared), else by comparing them. A compiled region index of one serves the other.
+    pub fn same_regions(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.regions, &other.regions) || self.regions == other.regions
+    }
+
     /// True when no table holds anything.
     pub fn is_empty(&self) -> bool {
         self.regions.by_name.is_empty() && self.coverages.is_empty() && self.customers.is_empty()

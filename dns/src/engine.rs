@@ -5,7 +5,8 @@
 //! commit (one at a time, behind an async mutex that queries never touch) parses the
 //! transaction, applies it to a copy of the plain tables (`Tables::apply` holds every rule
 //! of spec §1), compiles the copy into a new snapshot on a blocking thread and stores it:
-//! a failed commit leaves everything as it was.
+//! a failed commit leaves everything as it was. A commit that changes no region reuses the
+//! current snapshot's compiled regions (see [`Snapshot::rebuild`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,7 +104,10 @@ impl Engine {
     pub async fn commit(self: &Arc<Self>, text: Vec<u8>) -> Result<Committed, CommitError> {
         let mut control = self.control.lock().await;
         let start = Instant::now();
-        let tables = control.tables.clone();
+        // The current snapshot was compiled from exactly these tables (both change only
+        // here, under the lock).
+        let built_from = control.tables.clone();
+        let prev = self.snapshot_full();
         let generation = control.generation + 1;
         let me = Arc::clone(self);
         // Parsing and compiling a million prefixes takes a while: keep it off the workers
@@ -113,19 +117,26 @@ impl Engine {
             if !me.triangle_allowed {
                 refuse_triangles(&tx)?;
             }
-            let mut tables = tables;
+            let mut tables = built_from.clone();
             tables.apply(&tx)?;
-            let snap = Snapshot::build(generation, &me.settings, &tables)?;
-            Ok((tables, snap))
+            let snap = prev.rebuild(&built_from, generation, &me.settings, &tables)?;
+            let regions = if Arc::ptr_eq(prev.regions(), snap.regions()) {
+                "kept"
+            } else {
+                "rebuilt"
+            };
+            Ok((tables, snap, regions))
         })
         .await
         .expect("the commit task does not panic");
-        let (tables, snap) = built?;
-        self.snapshot.store(Arc::new(snap));
+        let (tables, snap, regions) = built?;
+        let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;
         let took = start.elapsed();
-        tracing::info!(generation, ?took, "transaction committed");
+        tracing::info!(generation, ?took, regions, "transaction committed");
+        // Freeing a replaced million-prefix trie takes a while too: not on a query worker.
+        drop(tokio::task::spawn_blocking(move || drop(old)));
         Ok(Committed { generation, took })
     }
 
@@ -161,4 +172,48 @@ fn refuse_triangles(tx: &Transaction) -> Result<(), ParseError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLES: &str = "ADD REG FRANCE { 198.54.234.0, 23; }!
+ADD CVG two { FRANCE, [1 = A:192.0.2.10;]; DEFAULT, [1 = A:192.0.2.20;]; }!
+ADD CST img.xyz.com { two; }!
+";
+
+    fn label(snap: &Snapshot, addr: [u8; 4]) -> String {
+        let region = snap.region_of(addr.into()).region;
+        let entry = snap.entry(0, region).expect("an entry");
+        snap.choice(entry.other.pick(0)).label.to_string()
+    }
+
+    #[tokio::test]
+    async fn commits_keep_the_regions_until_one_changes_them_and_a_failure_keeps_all() {
+        let engine = Arc::new(Engine::new(Settings::default(), false));
+        engine.commit(TABLES.into()).await.unwrap();
+        let first = engine.snapshot_full();
+        let update = "UPDATE CVG two, FRANCE : [1 = A:192.0.2.30;]!";
+        engine.commit(update.into()).await.unwrap();
+        let second = engine.snapshot_full();
+        assert!(Arc::ptr_eq(first.regions(), second.regions()));
+        assert_eq!(label(&second, [198, 54, 235, 1]), "192.0.2.30");
+        assert_eq!(label(&second, [10, 0, 0, 1]), "192.0.2.20");
+        // Refused midway: the snapshot in force stays, regions and all.
+        let bad = "ADD REG SPAIN { 10.0.0.0, 8; }!\nUPDATE CVG nope, DEFAULT : [1 = A:192.0.2.1;]!";
+        assert!(engine.commit(bad.into()).await.is_err());
+        assert!(Arc::ptr_eq(&engine.snapshot_full(), &second));
+        engine
+            .commit("ADD REG SPAIN { 10.0.0.0, 8; }!".into())
+            .await
+            .unwrap();
+        let third = engine.snapshot_full();
+        assert!(!Arc::ptr_eq(second.regions(), third.regions()));
+        assert_eq!(
+            &**third.region_name(third.region_of([10, 0, 0, 1].into()).region),
+            "SPAIN"
+        );
+        assert_eq!(label(&third, [198, 54, 235, 1]), "192.0.2.30");
+    }
 }

@@ -202,3 +202,24 @@ fn to_transaction_rebuilds_the_same_tables() {
     again.apply(&reparsed).unwrap();
     assert_eq!(again, t);
 }
+
+#[test]
+fn a_transaction_without_regions_shares_the_region_table() {
+    let t = base();
+    let mut next = t.clone();
+    let tx = "UPDATE CVG two-cdns, FRANCE : [100 = A:192.0.2.10;]!\nDEL img.xyz.com : CST!";
+    next.apply(&Transaction::parse(tx).unwrap()).unwrap();
+    assert_ne!(next, t);
+    assert!(Arc::ptr_eq(&t.regions, &next.regions), "copied, not shared");
+    assert!(next.same_regions(&t));
+    let changed = apply("ADD REG SPAIN { 10.0.0.0, 8; }!").unwrap();
+    assert!(!changed.same_regions(&t));
+    // Same content in a new table (RESET and the same regions again) counts as the same.
+    let again = apply(
+        "RESET!\nADD REG FRANCE { 198.54.234.0, 23; 209.88.72.0, 21; }!\n\
+         ADD REG GERMANY { 196.8.0.0, 16; 2001:db8:de::, 48; }!",
+    )
+    .unwrap();
+    assert!(!Arc::ptr_eq(&t.regions, &again.regions));
+    assert!(again.same_regions(&t));
+}
