@@ -347,15 +347,22 @@ impl Core {
     /// Publishes `self.plan` under the next generation.
     fn publish(&mut self) {
         self.generation += 1;
-        // Drivers first: their transactions are on the way while the proxies' region
-        // table is rebuilt (which takes a while with a million prefixes).
-        self.published.send_replace(Arc::new(Published {
+        // Drivers first: their transactions are on the way while the proxies' plan is
+        // made (which takes a while with a million prefixes when the regions changed).
+        let previous = self.published.send_replace(Arc::new(Published {
             generation: self.generation,
             plan: self.plan.clone(),
             regions: Arc::clone(&self.regions),
         }));
-        let live =
-            off_the_runtime(|| LivePlan::new(self.generation, self.plan.clone(), &self.regions));
+        // The live plan in force was made for the previous published regions: while those
+        // are unchanged (they change only on a config reset), its region table serves.
+        let live = if Arc::ptr_eq(&previous.regions, &self.regions) {
+            self.shared
+                .load()
+                .with_plan(self.generation, self.plan.clone())
+        } else {
+            off_the_runtime(|| LivePlan::new(self.generation, self.plan.clone(), &self.regions))
+        };
         self.shared.store(Arc::new(live));
         self.metrics
             .plan_generation

@@ -7,6 +7,11 @@
 //! weights: the same client keeps its CDN for a customer while the plan is unchanged (the
 //! seed asks for this so that SSL sessions survive), while shares over many clients follow
 //! the weights.
+//!
+//! The region table changes only when the region definitions do (a config reset), while
+//! plans change with every alert: [`LivePlan::with_plan`] publishes a new plan over the
+//! previous one's table (shared, not rebuilt), so a new plan costs the same at a million
+//! prefixes as at ten.
 
 use std::hash::{Hash as _, Hasher as _};
 use std::net::IpAddr;
@@ -25,10 +30,16 @@ use crate::region_table::RegionTable;
 pub struct LivePlan {
     generation: u64,
     plan: Plan,
-    /// Longest-prefix match to an index into `region_names`.
-    regions: RegionTable<u32>,
-    region_names: Vec<Name>,
+    regions: Arc<Regions>,
     default_region: Name,
+}
+
+/// The region table, shared by the plans published over the same region definitions.
+#[derive(Debug)]
+struct Regions {
+    /// Longest-prefix match to an index into `names`.
+    table: RegionTable<u32>,
+    names: Vec<Name>,
 }
 
 /// The shared handle: writers `store` a new `Arc<LivePlan>`, readers `load()`.
@@ -49,13 +60,13 @@ impl LivePlan {
     /// A prefix listed under two regions goes to the later one, as in the DNS engine.
     pub fn new(generation: u64, plan: Plan, regions: &[RegionDef]) -> Self {
         let mut table = RegionTable::new();
-        let mut region_names: Vec<Name> = Vec::with_capacity(regions.len());
+        let mut names: Vec<Name> = Vec::with_capacity(regions.len());
         for def in regions {
-            let id = match region_names.iter().position(|n| *n == def.name) {
+            let id = match names.iter().position(|n| *n == def.name) {
                 Some(i) => i,
                 None => {
-                    region_names.push(def.name.clone());
-                    region_names.len() - 1
+                    names.push(def.name.clone());
+                    names.len() - 1
                 }
             };
             for net in &def.prefixes {
@@ -65,10 +76,25 @@ impl LivePlan {
         Self {
             generation,
             plan,
-            regions: table,
-            region_names,
+            regions: Arc::new(Regions { table, names }),
             default_region: default_region(),
         }
+    }
+
+    /// Publishes `plan` over this plan's region table, shared: for a plan made for the
+    /// same region definitions (the caller knows; they change only on a config reset).
+    pub fn with_plan(&self, generation: u64, plan: Plan) -> Self {
+        Self {
+            generation,
+            plan,
+            regions: Arc::clone(&self.regions),
+            default_region: self.default_region.clone(),
+        }
+    }
+
+    /// True when `self` and `other` read one region table (not two equal copies).
+    pub fn shares_regions_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.regions, &other.regions)
     }
 
     /// Wraps `self` as a fresh shared handle.
@@ -88,8 +114,8 @@ impl LivePlan {
 
     /// The region of `client` by longest-prefix match, `DEFAULT` for the rest.
     pub fn region_of(&self, client: IpAddr) -> &Name {
-        match self.regions.lookup(client) {
-            Some(m) => &self.region_names[m.region as usize],
+        match self.regions.table.lookup(client) {
+            Some(m) => &self.regions.names[m.region as usize],
             None => &self.default_region,
         }
     }
@@ -218,6 +244,34 @@ mod tests {
             (share - c_weight).abs() < 0.02,
             "C got {share}, planned {c_weight}"
         );
+    }
+
+    #[test]
+    fn a_new_plan_over_the_same_regions_shares_the_table_and_picks_alike() {
+        let first = live();
+        let next = first.with_plan(2, first.plan().clone());
+        assert_eq!(next.generation(), 2);
+        assert!(next.shares_regions_with(&first));
+        // A table built anew from the same definitions is another table, same answers.
+        let rebuilt = live();
+        assert!(!rebuilt.shares_regions_with(&first));
+        let customer = DnsName::new("img.xyz.com").unwrap();
+        let mut in_france = 0;
+        for i in 0..2_000u32 {
+            // 198.54.234.0/23 and the addresses around it, then IPv6 in and out of 2001:db8::/32.
+            let client = if i < 1_000 {
+                IpAddr::from(std::net::Ipv4Addr::from(0xC636_E900 + i))
+            } else {
+                IpAddr::from(std::net::Ipv6Addr::from(
+                    (0x2001_0db8_u128 << 96) + (u128::from(i) << 90),
+                ))
+            };
+            let pick = next.pick(&customer, client);
+            assert_eq!(pick, rebuilt.pick(&customer, client));
+            assert!(pick.cdn.is_some());
+            in_france += u32::from(pick.region.as_str() == "FRANCE");
+        }
+        assert!((500..2_000).contains(&in_france), "{in_france} in FRANCE");
     }
 
     #[test]

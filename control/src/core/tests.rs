@@ -169,3 +169,33 @@ fn figures_that_move_no_answer_publish_nothing() {
     assert_eq!(g, generation + 1);
     assert_eq!(core.shared.load().generation(), g);
 }
+
+#[test]
+fn an_alert_publishes_over_the_same_region_table_and_a_new_region_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut core = core(dir.path());
+    let france: std::net::IpAddr = "198.54.234.9".parse().unwrap();
+    let customer = broker_config::DnsName::new("img.xyz.com").unwrap();
+    let first = core.shared.load_full();
+    let g = alert(&mut core, "G Unavailable").unwrap();
+    let after_alert = core.shared.load_full();
+    assert_eq!(after_alert.generation(), g);
+    assert!(g > first.generation());
+    assert!(after_alert.shares_regions_with(&first));
+    let pick = after_alert.pick(&customer, france);
+    assert_eq!(pick.region.as_str(), "FRANCE");
+    assert_eq!(pick.cdn.map(Name::as_str), Some("C"));
+    // A reset with the same files keeps the table; one with a new region builds another.
+    batch(&mut core, "RESET!").unwrap();
+    assert!(core.shared.load().shares_regions_with(&first));
+    std::fs::write(
+        dir.path().join("regions.txt"),
+        "ADD REG FRANCE { 198.54.234.0, 23; }!\nADD REG SPAIN { 10.0.0.0, 8; }!\n",
+    )
+    .unwrap();
+    batch(&mut core, "RESET!").unwrap();
+    let rebuilt = core.shared.load_full();
+    assert!(!rebuilt.shares_regions_with(&first));
+    let spain = rebuilt.pick(&customer, "10.1.2.3".parse().unwrap());
+    assert_eq!(spain.region.as_str(), "SPAIN");
+}
