@@ -29,7 +29,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the brokering DNS engine alone (spec §1 control port).
     Dns(dns::DnsArgs),
-    /// Run the roles a deployment file names (spec §7): today [dns] and [edge].
+    /// Run the roles a deployment file names (spec §7): `[dns]`, `[edge]`, `[control]`, `[proxy]`.
     Run(run::RunArgs),
 }
 

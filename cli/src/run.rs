@@ -128,7 +128,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Builds the `[proxy]` role, picking by `control_plan` when [control] runs in this
+/// Builds the `[proxy]` role, picking by `control_plan` when `[control]` runs in this
 /// process, and binds its sockets; prints `proxy ADDR`, `proxy-special NAME ADDR`,
 /// `proxy-https ADDR` and `proxy-metrics ADDR`.
 async fn start_front(

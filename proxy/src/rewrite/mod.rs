@@ -9,7 +9,7 @@
 //!   follows lol_html's states and tree feedback, skips text, comments and scripts with
 //!   `memchr` and reads only tags; the rewritten values are spliced into the original
 //!   bytes, so quotes, whitespace and case are kept. [`HtmlEngine::LolHtml`] (lol_html as a
-//!   parser, edits spliced by [`splice`]) is the oracle it is tested against, byte for byte.
+//!   parser, edits spliced by the `splice` module) is the oracle it is tested against, byte for byte.
 //!   Rewritten: `src`/`srcset` of img, source, script, video, audio, track, embed,
 //!   input[type=image], iframe; `href` of stylesheet/preload/prefetch/icon/modulepreload
 //!   links; `poster`; `data` of object; CSS in `style` attributes and `<style>`
