@@ -140,12 +140,13 @@ dns = ["img.xyz.com"]
         # The engine's own commit times (its log): the whole table, then the alert's diff.
         import re
         text = re.sub(r"\x1b\[[0-9;]*m", "", open(f"{work}/stderr-{run}.log").read())
-        took = re.findall(r"transaction committed generation=(\d+) took=([0-9.]+)(ms|s|µs)", text)
+        took = re.findall(r'transaction committed generation=(\d+) took=([0-9.]+)(ms|s|µs)(?: regions="?(\w+))?', text)
         ms = lambda v, u: float(v) * {"s": 1000, "ms": 1, "µs": 0.001}[u]
-        commits = ", ".join(f"#{g} {ms(v, u):.0f} ms" for g, v, u in took)
+        commits = ", ".join(f"#{g} {ms(v, u):.1f} ms" + (f" (regions {r})" if r else "") for g, v, u, r in took)
+        load = open("/proc/loadavg").read().split()[0]
         print(f"run {run}: listening {listening:.2f} s, engine on plan {on_plan:.2f} s after start; "
               f"alert {status.get('code')}, last answer at G {last_g*1000:.0f} ms after the POST began "
-              f"({n} queries); engine commits: {commits}")
+              f"({n} queries); engine commits: {commits}; load average {load}")
     finally:
         if proc.poll() is None:
             proc.terminate(); proc.wait()
