@@ -5,15 +5,15 @@
 //! the load C put on it. The other commands the demo prints are run too, and Ctrl-C must
 //! stop it cleanly.
 
+#[path = "support/demo_ports.rs"]
+mod demo_ports;
+
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Ports the demo takes above its base (see `demo --help`).
-const SPAN: u16 = 445;
 /// Start-up in a debug build draws every picture first: allow for a slow machine.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 
@@ -36,19 +36,7 @@ impl Demo {
     /// Starts the demo on a free range and waits for its `demo ready` line; a base taken
     /// meanwhile by someone else (the demo exits at once) means another try.
     fn start() -> Self {
-        let seed = std::process::id() as u64 * 7919
-            + u64::from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .subsec_micros(),
-            );
-        for attempt in 0..6u64 {
-            // Below Linux's ephemeral range (32768+), where outgoing connections take ports.
-            let base = 10_000 + ((seed + attempt * 3001) % 21_000) as u16;
-            if !range_is_free(base) {
-                continue;
-            }
+        for base in demo_ports::free_bases() {
             if let Some(demo) = Self::try_start(base) {
                 return demo;
             }
@@ -148,12 +136,6 @@ impl Demo {
             .trim_end_matches('/')
             .to_owned()
     }
-}
-
-/// Every TCP port of `base..base+SPAN` and the DNS UDP port are free now.
-fn range_is_free(base: u16) -> bool {
-    (base..base + SPAN).all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok())
-        && UdpSocket::bind((Ipv4Addr::LOCALHOST, base + 53)).is_ok()
 }
 
 /// One line of the page's report: `img|bg <id> ok|failed <w>x<h> <url>`.

@@ -14,9 +14,12 @@
 //! client needed). Every wait is on a DOM condition (a MutationObserver with a deadline)
 //! or a protocol event, never a fixed delay.
 
+#[path = "support/demo_ports.rs"]
+mod demo_ports;
+
 use std::collections::VecDeque;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
@@ -26,8 +29,6 @@ use std::time::{Duration, Instant};
 use broker_config::deploy::Deployment;
 use serde_json::{Value, json};
 
-/// Ports the demo takes above its base (see `demo --help`).
-const SPAN: u16 = 445;
 /// Start-up in a debug build draws every picture first: allow for a slow machine.
 const READY_WITHIN: Duration = Duration::from_secs(120);
 /// How long one browser condition or protocol answer may take.
@@ -48,19 +49,7 @@ impl Drop for Demo {
 
 impl Demo {
     fn start() -> Self {
-        let seed = u64::from(std::process::id()) * 7919
-            + u64::from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .subsec_micros(),
-            );
-        for attempt in 0..6u64 {
-            // Below Linux's ephemeral range (32768+), where outgoing connections take ports.
-            let base = 10_000 + ((seed + attempt * 3001) % 21_000) as u16;
-            if !range_is_free(base) {
-                continue;
-            }
+        for base in demo_ports::free_bases() {
             if let Some(demo) = Self::try_start(base) {
                 return demo;
             }
@@ -128,12 +117,6 @@ impl Demo {
     fn c(&self) -> Deployment {
         Deployment::read(&self.dir.path().join("c.toml")).unwrap()
     }
-}
-
-/// Every TCP port of `base..base+SPAN` and the DNS UDP port are free now.
-fn range_is_free(base: u16) -> bool {
-    (base..base + SPAN).all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok())
-        && UdpSocket::bind((Ipv4Addr::LOCALHOST, base + 53)).is_ok()
 }
 
 /// Headless Chromium driven over `--remote-debugging-pipe`; killed when dropped.
