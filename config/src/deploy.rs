@@ -104,6 +104,11 @@ pub struct ControlRole {
     pub alerts: Option<SocketAddr>,
     /// Certificate for `alerts` (present when `alerts` is).
     pub tls: Option<TlsFiles>,
+    /// `poll_period_s` (added key): how often the load agent polls each partner's status
+    /// reports; `None`: the component's default (10 s).
+    pub poll_period: Option<Duration>,
+    /// `poll_timeout_s` (added key): how long one poll may take; `None`: the default (5 s).
+    pub poll_timeout: Option<Duration>,
 }
 
 /// `[proxy]`: the front proxy.

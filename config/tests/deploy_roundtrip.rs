@@ -111,9 +111,17 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
         (of(socket()), of(socket()), of(socket())),
         token(),
         tls(),
+        (of(1u64..=86_400), of(1u64..=86_400)),
     )
         .prop_map(
-            |((regions, cdns, customers), engines, (management, api, alerts), token, tls)| {
+            |(
+                (regions, cdns, customers),
+                engines,
+                (management, api, alerts),
+                token,
+                tls,
+                (period, timeout),
+            )| {
                 // `token` and `tls` may always be given; they are required only with the ports.
                 ControlRole {
                     regions,
@@ -125,6 +133,8 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
                     token: Some(token),
                     alerts,
                     tls: Some(tls),
+                    poll_period: period.map(Duration::from_secs),
+                    poll_timeout: timeout.map(Duration::from_secs),
                 }
             },
         )

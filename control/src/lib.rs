@@ -138,6 +138,10 @@ impl Control {
         shutdown: CancellationToken,
     ) -> Result<(Self, impl Future<Output = ()> + Send + 'static), ControlError> {
         let role = deployment.control.as_ref().ok_or(ControlError::NoRole)?;
+        // The deployment's own periods win over the caller's defaults.
+        let mut settings = settings;
+        settings.poll_period = role.poll_period.unwrap_or(settings.poll_period);
+        settings.poll_timeout = role.poll_timeout.unwrap_or(settings.poll_timeout);
         let paths = ConfigPaths::of(role);
         let loaded = config_agent::read(&paths)?;
         let metrics = Arc::new(Metrics::new());

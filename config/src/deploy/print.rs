@@ -43,6 +43,8 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             token: c.token.as_ref().map(|t| s(t.expose())),
             alerts: c.alerts.map(s),
             tls: c.tls.as_ref().map(|t| p.tls(t)),
+            poll_period_s: secs(c.poll_period),
+            poll_timeout_s: secs(c.poll_timeout),
         }),
         proxy: d.proxy.as_ref().map(|proxy| RawProxy {
             listen: s(proxy.listen),

@@ -75,6 +75,10 @@ pub(crate) struct RawControl {
     pub(crate) alerts: Option<S<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) tls: Option<S<RawTls>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) poll_period_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) poll_timeout_s: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -253,6 +253,8 @@ impl Checker<'_> {
         let alerts = self.opt_listener(&raw.alerts, "control.alerts");
         let token = raw.token.as_ref().map(|t| self.token(t));
         let tls = raw.tls.as_ref().map(|t| self.tls(t));
+        let poll_period = self.seconds(raw.poll_period_s.as_ref());
+        let poll_timeout = self.seconds(raw.poll_timeout_s.as_ref());
         if raw.token.is_none() {
             for (opened, because) in [
                 (&raw.management, "when `management` is set"),
@@ -277,6 +279,8 @@ impl Checker<'_> {
             token: token.map_or(Some(None), |v| v.map(Some))?,
             alerts: alerts?,
             tls: tls.map_or(Some(None), |v| v.map(Some))?,
+            poll_period: poll_period?,
+            poll_timeout: poll_timeout?,
         })
     }
 

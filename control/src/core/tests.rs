@@ -35,6 +35,8 @@ fn core(dir: &Path) -> Core {
         token: None,
         alerts: None,
         tls: None,
+        poll_period: None,
+        poll_timeout: None,
     };
     let paths = ConfigPaths::of(&role);
     let loaded = read(&paths).unwrap();
