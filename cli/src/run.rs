@@ -166,9 +166,9 @@ async fn start_front(
 /// from the `[control]` files when the deployment names them, else one under which this
 /// CDN serves everything.
 fn front_plan(deployment: &Deployment) -> anyhow::Result<broker_policy::live::SharedPlan> {
-    use broker_proxy::front::static_plan;
+    use broker_policy::live::LivePlan;
     let Some(control) = &deployment.control else {
-        return Ok(static_plan::serve_all_ourselves().shared());
+        return Ok(LivePlan::serve_all_ourselves().shared());
     };
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
@@ -182,7 +182,7 @@ fn front_plan(deployment: &Deployment) -> anyhow::Result<broker_policy::live::Sh
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("[proxy] plan: {}", lines.join("\n"))
     })?;
-    let plan = static_plan::from_agent_files(&files).context("[proxy] plan")?;
+    let plan = LivePlan::from_agent_files(&files).context("[proxy] plan")?;
     Ok(plan.shared())
 }
 

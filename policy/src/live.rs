@@ -16,12 +16,14 @@
 use std::hash::{Hash as _, Hasher as _};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use broker_config::transaction::RegionDef;
-use broker_config::{DnsName, Name};
+use broker_config::{AgentFiles, DnsName, Name};
 
-use crate::model::default_region;
+use crate::balance::{BalanceConfig, Demand, balance};
+use crate::model::{Model, ModelError, default_region};
 use crate::plan::{Plan, Share};
 use crate::region_table::RegionTable;
 
@@ -97,6 +99,39 @@ impl LivePlan {
         Arc::ptr_eq(&self.regions, &other.regions)
     }
 
+    /// The plan the seed's algorithm makes from the three spec §2 files with no load
+    /// reported yet (default balance settings), with the files' regions: what a front
+    /// proxy runs on when no control component shares its process.
+    pub fn from_agent_files(files: &AgentFiles) -> Result<Self, ModelError> {
+        let model = Model::from_agent_files(files)?;
+        let plan = balance(
+            &model,
+            &Demand::new(),
+            &BalanceConfig::default(),
+            Duration::ZERO,
+            None,
+        );
+        let regions: Vec<_> = files
+            .regions
+            .regions
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        Ok(Self::new(1, plan, &regions))
+    }
+
+    /// A plan that knows no customer: every pick is "none", so pages keep their URLs.
+    pub fn serve_all_ourselves() -> Self {
+        let plan = balance(
+            &Model::new(),
+            &Demand::new(),
+            &BalanceConfig::default(),
+            Duration::ZERO,
+            None,
+        );
+        Self::new(0, plan, &[])
+    }
+
     /// Wraps `self` as a fresh shared handle.
     pub fn shared(self) -> SharedPlan {
         Arc::new(ArcSwap::from_pointee(self))
@@ -163,13 +198,7 @@ fn pick_share(shares: &[Share], x: f64) -> Option<&Name> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use broker_config::AgentFiles;
-
     use super::*;
-    use crate::balance::{BalanceConfig, Demand, balance};
-    use crate::model::Model;
 
     fn live() -> LivePlan {
         let files = AgentFiles::parse(
@@ -179,21 +208,7 @@ mod tests {
             "ADD CST img.xyz.com [ C; G; ]!",
         )
         .unwrap();
-        let model = Model::from_agent_files(&files).unwrap();
-        let plan = balance(
-            &model,
-            &Demand::new(),
-            &BalanceConfig::default(),
-            Duration::ZERO,
-            None,
-        );
-        let regions: Vec<_> = files
-            .regions
-            .regions
-            .iter()
-            .map(|r| r.value.clone())
-            .collect();
-        LivePlan::new(1, plan, &regions)
+        LivePlan::from_agent_files(&files).unwrap()
     }
 
     #[test]

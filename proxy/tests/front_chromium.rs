@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
+use broker_policy::live::LivePlan;
 use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions};
-use broker_proxy::front::{Front, FrontListeners, FrontSettings, static_plan};
+use broker_proxy::front::{Front, FrontListeners, FrontSettings};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -110,7 +111,7 @@ async fn front(origin: SocketAddr, stop: CancellationToken) -> SocketAddr {
         "ADD CST img.xyz.com [ C; G; ]!",
     )
     .unwrap();
-    let plan = static_plan::from_agent_files(&files).unwrap().shared();
+    let plan = LivePlan::from_agent_files(&files).unwrap().shared();
     let front = Arc::new(Front::new(&d, plan, FrontSettings::default()).unwrap());
     let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
         .await

@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 
 use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
-use broker_proxy::front::{Front, FrontListeners, FrontSettings, run, static_plan};
+use broker_policy::live::LivePlan;
+use broker_proxy::front::{Front, FrontListeners, FrontSettings, run};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty};
@@ -190,7 +191,7 @@ fn proxy_child() {
             "ADD CST img.xyz.com [ C; G; ]!",
         )
         .unwrap();
-        let plan = static_plan::from_agent_files(&files).unwrap().shared();
+        let plan = LivePlan::from_agent_files(&files).unwrap().shared();
         let front = Arc::new(Front::new(&d, plan, FrontSettings::default()).unwrap());
         let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
             .await

@@ -71,7 +71,6 @@ mod pick;
 mod request;
 mod routing;
 mod sites;
-pub mod static_plan;
 mod validator;
 
 use std::net::SocketAddr;

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
-use broker_proxy::front::{Front, FrontListeners, FrontSettings, run, static_plan};
+use broker_policy::live::LivePlan;
+use broker_proxy::front::{Front, FrontListeners, FrontSettings, run};
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
@@ -166,7 +167,7 @@ pub(crate) struct Proxy {
 /// Starts the front proxy of `d` with the test plan.
 pub(crate) async fn start(d: &Deployment, settings: FrontSettings) -> Proxy {
     let files = AgentFiles::parse(REGIONS, CDNS, CUSTOMERS).unwrap();
-    let plan = static_plan::from_agent_files(&files).unwrap().shared();
+    let plan = LivePlan::from_agent_files(&files).unwrap().shared();
     let front = Arc::new(Front::new(d, plan, settings).unwrap());
     let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
         .await
