@@ -116,3 +116,14 @@ impl Pki {
 pub(crate) fn text(s: &str) -> Full<Bytes> {
     Full::new(Bytes::from(s.to_owned()))
 }
+
+/// The DER bytes of the first certificate in a PEM file.
+pub(crate) fn der(path: &std::path::Path) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject as _;
+    rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
+}

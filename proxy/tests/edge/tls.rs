@@ -9,10 +9,9 @@ use http::Request;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::ServerName;
-use rustls_pki_types::pem::PemObject;
 use tokio_util::sync::CancellationToken;
 
-use crate::pki::Pki;
+use crate::pki::{Pki, der};
 use crate::support::{Origin, deployment};
 
 /// Connects with SNI `name` and ALPN h2, GETs `path` with `:authority` = `name`; returns
@@ -51,15 +50,6 @@ async fn h2_get(
         status,
         String::from_utf8_lossy(&body).into_owned(),
     )
-}
-
-fn der(path: &std::path::Path) -> Vec<u8> {
-    rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .to_vec()
 }
 
 #[tokio::test]

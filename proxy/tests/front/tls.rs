@@ -15,10 +15,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::ServerName;
-use rustls_pki_types::pem::PemObject;
 use tokio::net::TcpListener;
 
-use crate::pki::Pki;
+use crate::pki::{Pki, der};
 use crate::support::{TO_G, start};
 
 const PAGE: &str = "<img src=\"http://img.xyz.com/a.png\"><img src=\"//img.xyz.com/b.png\">";
@@ -107,15 +106,6 @@ async fn fetch(
         version,
         String::from_utf8_lossy(&body).into_owned(),
     )
-}
-
-fn der(path: &std::path::Path) -> Vec<u8> {
-    rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .to_vec()
 }
 
 #[tokio::test]
