@@ -10,6 +10,7 @@ use encoding_rs::{Encoding, UTF_8};
 use super::RewriteOptions;
 use super::css::{CssScanner, is_byte_scannable};
 use super::mapper::UrlMapper;
+use super::plan::{Recorder, RewritePlan};
 use super::url_context::{UrlContext, trim_ascii_whitespace};
 
 /// A streaming `text/css` rewriter.
@@ -28,6 +29,8 @@ pub(crate) struct CssStream<M> {
     url: String,
     out: BytesMut,
     rewrites: u64,
+    recorder: Option<Recorder>,
+    finished: bool,
 }
 
 impl<M: UrlMapper> CssStream<M> {
@@ -50,6 +53,8 @@ impl<M: UrlMapper> CssStream<M> {
             url: String::new(),
             out: BytesMut::new(),
             rewrites: 0,
+            recorder: None,
+            finished: false,
         }
     }
 
@@ -80,12 +85,27 @@ impl<M: UrlMapper> CssStream<M> {
 
     /// Ends the stylesheet: a URL still open was never closed and goes out as it was.
     pub(crate) fn finish(&mut self) -> Bytes {
+        self.finished = true;
         self.emit_until(self.held_start + self.held.len());
         self.out.split().freeze()
     }
 
     pub(crate) fn rewrites(&self) -> u64 {
         self.rewrites
+    }
+
+    pub(crate) fn record(&mut self, limit: usize) {
+        self.recorder = Some(Recorder::new(limit));
+    }
+
+    /// The recorded plan, once the stylesheet is finished.
+    pub(crate) fn take_plan(&mut self) -> Option<RewritePlan> {
+        if !self.finished || !self.enabled {
+            return None;
+        }
+        let len = self.held_start + self.held.len();
+        let rewrites = self.rewrites;
+        self.recorder.as_mut()?.finish(len, rewrites)
     }
 
     /// Sends held bytes up to absolute offset `cut`, with the URLs found so far rewritten.
@@ -105,6 +125,14 @@ impl<M: UrlMapper> CssStream<M> {
             );
             if let Some((url_range, replacement)) = rewritten {
                 let start = self.held_start + local.start + url_range.start;
+                if let Some(r) = &mut self.recorder {
+                    let from = start - self.held_start;
+                    r.record(
+                        start,
+                        &self.held[from..from + url_range.len()],
+                        &replacement,
+                    );
+                }
                 self.out.extend_from_slice(
                     &self.held[copied - self.held_start..start - self.held_start],
                 );

@@ -45,6 +45,7 @@ mod error;
 mod fast;
 mod html;
 mod mapper;
+mod plan;
 mod splice;
 mod srcset;
 mod url_context;
@@ -56,6 +57,7 @@ use url::Url;
 pub use content_type::{ContentKind, ContentType};
 pub use error::RewriteError;
 pub use mapper::{EmbeddedMapper, UrlMapper};
+pub use plan::{Edit, Replay, RewritePlan};
 
 use css_stream::CssStream;
 use fast::FastPage;
@@ -200,6 +202,26 @@ impl<M: UrlMapper + Send + 'static> PageRewriter<M> {
             Inner::Html(page) => page.rewrites(),
             Inner::Css(css) => css.rewrites(),
             Inner::Passthrough => 0,
+        }
+    }
+
+    /// Records the edits of this rewrite (up to `limit` bytes of them) for
+    /// [`Self::take_plan`]. Call before the first write; HTML and CSS only.
+    pub fn record_plan(&mut self, limit: usize) {
+        match &mut self.inner {
+            Inner::Fast(page) => page.record(limit),
+            Inner::Css(css) => css.record(limit),
+            Inner::Html(_) | Inner::Passthrough => {}
+        }
+    }
+
+    /// After [`Self::finish`]: the edits of a rewrite that went to the end without giving
+    /// up, if they were recorded and within their limit.
+    pub fn take_plan(&mut self) -> Option<RewritePlan> {
+        match &mut self.inner {
+            Inner::Fast(page) => page.take_plan(),
+            Inner::Css(css) => css.take_plan(),
+            Inner::Html(_) | Inner::Passthrough => None,
         }
     }
 

@@ -201,7 +201,7 @@ const PIECES: &[&str] = &[
     "</p>",
 ];
 
-fn soup(rng: &mut StdRng, max_pieces: usize) -> Vec<u8> {
+pub(crate) fn soup(rng: &mut StdRng, max_pieces: usize) -> Vec<u8> {
     let mut input = Vec::new();
     for _ in 0..rng.random_range(1..max_pieces) {
         input.extend_from_slice(PIECES[rng.random_range(0..PIECES.len())].as_bytes());

@@ -8,4 +8,5 @@ mod encodings;
 mod harness;
 mod html_elements;
 mod malformed;
+mod plans;
 mod streaming;

@@ -13,6 +13,7 @@ use super::tree::{Namespace, tag};
 use crate::rewrite::RewriteOptions;
 use crate::rewrite::error::RewriteError;
 use crate::rewrite::mapper::UrlMapper;
+use crate::rewrite::plan::{Recorder, RewritePlan};
 use crate::rewrite::url_context::{UrlContext, trim_ascii_whitespace};
 use crate::rewrite::values::{
     ValueKind, is_embedding_rel, meta_charset, rewrite_style_text, rewrite_value,
@@ -38,6 +39,7 @@ struct Handlers<M> {
     edits: Vec<(Range<usize>, Range<usize>)>,
     replacements: Vec<u8>,
     rewrites: u64,
+    recorder: Option<Recorder>,
 }
 
 /// The first attribute of a tag with this name (lol_html's `get_attribute`).
@@ -232,6 +234,13 @@ impl<M: UrlMapper> Handlers<M> {
         self.edits.sort_unstable_by_key(|(r, _)| r.start);
         let edits = std::mem::take(&mut self.edits);
         for (range, replacement) in &edits {
+            if let Some(r) = &mut self.recorder {
+                r.record(
+                    range.start,
+                    &buf[range.start - base..range.end - base],
+                    &self.replacements[replacement.clone()],
+                );
+            }
             self.emit_until(buf, base, range.start);
             self.out
                 .extend_from_slice(&self.replacements[replacement.clone()]);
@@ -253,6 +262,9 @@ impl<M: UrlMapper> Handlers<M> {
         let held = &buf[from - base..end - base];
         if let Some((css, n)) = rewrite_style_text(held, self.encoding, &mut self.ctx, &self.mapper)
         {
+            if let Some(r) = &mut self.recorder {
+                r.record(from, held, &css);
+            }
             self.emit_until(buf, base, from);
             self.out.extend_from_slice(&css);
             self.emitted = end;
@@ -312,6 +324,7 @@ impl<M: UrlMapper> FastPage<M> {
                 edits: Vec::new(),
                 replacements: Vec::new(),
                 rewrites: 0,
+                recorder: None,
             },
             pending: Vec::new(),
             pending_at: 0,
@@ -344,6 +357,9 @@ impl<M: UrlMapper> FastPage<M> {
         let Ok(resume) = result else {
             // lol_html's strict mode gives up here: the rest goes out as it is.
             self.failure = Some(RewriteError::AmbiguousMarkup);
+            if let Some(r) = &mut h.recorder {
+                r.spoil();
+            }
             h.style_from = None;
             h.emit_until(buf, base, end);
             self.passthrough = true;
@@ -355,6 +371,9 @@ impl<M: UrlMapper> FastPage<M> {
         if let Some(tag_start) = self.tokenizer.tag_start() {
             if resume - tag_start > self.max_tag {
                 self.failure = Some(RewriteError::MemoryLimit);
+                if let Some(r) = &mut h.recorder {
+                    r.spoil();
+                }
                 h.style_from = None;
                 h.emit_until(buf, base, end);
                 self.passthrough = true;
@@ -396,6 +415,19 @@ impl<M: UrlMapper> FastPage<M> {
 
     pub(crate) fn rewrites(&self) -> u64 {
         self.handlers.rewrites
+    }
+
+    pub(crate) fn record(&mut self, limit: usize) {
+        self.handlers.recorder = Some(Recorder::new(limit));
+    }
+
+    /// The recorded plan, once the page is finished.
+    pub(crate) fn take_plan(&mut self) -> Option<RewritePlan> {
+        if !self.passthrough || self.failure.is_some() {
+            return None;
+        }
+        let rewrites = self.handlers.rewrites;
+        self.handlers.recorder.as_mut()?.finish(self.fed, rewrites)
     }
 
     pub(crate) fn failure(&self) -> Option<&RewriteError> {
