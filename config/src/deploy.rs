@@ -148,10 +148,14 @@ pub struct ProxyLimits {
     pub client_write_timeout: Option<Duration>,
     /// `max_header_bytes`: the largest request head accepted.
     pub max_header_bytes: Option<usize>,
+    /// `rewrite_cache_mb`: memory for rewrite plans of pages seen before, in MiB (0: off).
+    pub rewrite_cache_mb: Option<u32>,
 }
 
 /// The longest deadline `[proxy]` accepts, in seconds (a day).
 pub const MAX_PROXY_TIMEOUT_S: u64 = 86_400;
+/// The largest `[proxy] rewrite_cache_mb`: 64 GiB.
+pub const MAX_REWRITE_CACHE_MB: u64 = 65_536;
 /// The range of `[proxy] max_header_bytes`: 1 KiB to 16 MiB.
 pub const PROXY_HEADER_BYTES: std::ops::RangeInclusive<u64> = 1024..=16 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
 //! The keys `[proxy]` adds to spec §7 for the front proxy's deadlines and request head
 //! limit: `origin_timeout_s`, `origin_idle_timeout_s`, `client_header_timeout_s`,
-//! `client_write_timeout_s`, `max_header_bytes`; their defaults (unset: the proxy's own),
+//! `client_write_timeout_s`, `max_header_bytes`, `rewrite_cache_mb`; their defaults (unset: the proxy's own),
 //! their errors at `LINE:COL`, and the file printed back.
 
 use std::path::Path;
@@ -21,7 +21,7 @@ fn errors(text: &str) -> Vec<String> {
 fn limits_parse_and_print_back() {
     let text = format!(
         "{HEAD}origin_timeout_s = 5\norigin_idle_timeout_s = 7\nclient_header_timeout_s = 3\n\
-         client_write_timeout_s = 86400\nmax_header_bytes = 1024\n"
+         client_write_timeout_s = 86400\nmax_header_bytes = 1024\nrewrite_cache_mb = 0\n"
     );
     let d = Deployment::parse(&text, Path::new("c.toml")).unwrap();
     let limits = d.proxy.as_ref().unwrap().limits;
@@ -33,6 +33,7 @@ fn limits_parse_and_print_back() {
             client_header_timeout: Some(Duration::from_secs(3)),
             client_write_timeout: Some(Duration::from_secs(86400)),
             max_header_bytes: Some(1024),
+            rewrite_cache_mb: Some(0),
         }
     );
     let printed = d.to_toml(Path::new("c.toml"));
@@ -70,4 +71,9 @@ fn bad_limits_are_reported_at_their_place_all_together() {
     assert!(typed[0].starts_with("5:"), "{typed:?}");
     let negative = errors(&format!("{HEAD}max_header_bytes = -1\n"));
     assert!(negative[0].starts_with("5:"), "{negative:?}");
+    let cache = errors(&format!("{HEAD}rewrite_cache_mb = 65537\n"));
+    assert!(
+        cache[0].starts_with("5:20: ") && cache[0].contains("65536"),
+        "{cache:?}"
+    );
 }

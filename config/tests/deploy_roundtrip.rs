@@ -274,45 +274,52 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
         of(socket()),
         vec((vec(dns_name(), 1..3), tls()), 1..3),
         of(path()),
-        (vec(of(1u64..=86_400), 4), of(1024usize..=16 << 20)),
+        (
+            vec(of(1u64..=86_400), 4),
+            of(1024usize..=16 << 20),
+            of(0u32..=65_536),
+        ),
     )
         .prop_map(
-            |(listen, ports, trusted, metrics, https, tls, origin_ca, (secs, head))| ProxyRole {
-                listen,
-                // Names filled in by `deployment` once the partners are known.
-                special_ports: ports
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, a)| (Name::new(&format!("port{i}")).unwrap(), a))
-                    .collect(),
-                trusted_proxies: trusted
-                    .into_iter()
-                    .map(|(ip, len)| {
-                        let max = if ip.is_ipv4() { 32 } else { 128 };
-                        ipnet::IpNet::new(ip, len.min(max)).unwrap().trunc()
-                    })
-                    .collect(),
-                metrics,
-                // `tls` is required with `https_listen` only.
-                tls: match https {
-                    Some(_) => tls
+            |(listen, ports, trusted, metrics, https, tls, origin_ca, (secs, head, plans))| {
+                ProxyRole {
+                    listen,
+                    // Names filled in by `deployment` once the partners are known.
+                    special_ports: ports
                         .into_iter()
-                        .map(|(names, files)| SiteTls {
-                            names: names.iter().map(|n| n.to_string()).collect(),
-                            files,
+                        .enumerate()
+                        .map(|(i, a)| (Name::new(&format!("port{i}")).unwrap(), a))
+                        .collect(),
+                    trusted_proxies: trusted
+                        .into_iter()
+                        .map(|(ip, len)| {
+                            let max = if ip.is_ipv4() { 32 } else { 128 };
+                            ipnet::IpNet::new(ip, len.min(max)).unwrap().trunc()
                         })
                         .collect(),
-                    None => Vec::new(),
-                },
-                https_listen: https,
-                origin_ca,
-                limits: ProxyLimits {
-                    origin_timeout: secs[0].map(Duration::from_secs),
-                    origin_idle_timeout: secs[1].map(Duration::from_secs),
-                    client_header_timeout: secs[2].map(Duration::from_secs),
-                    client_write_timeout: secs[3].map(Duration::from_secs),
-                    max_header_bytes: head,
-                },
+                    metrics,
+                    // `tls` is required with `https_listen` only.
+                    tls: match https {
+                        Some(_) => tls
+                            .into_iter()
+                            .map(|(names, files)| SiteTls {
+                                names: names.iter().map(|n| n.to_string()).collect(),
+                                files,
+                            })
+                            .collect(),
+                        None => Vec::new(),
+                    },
+                    https_listen: https,
+                    origin_ca,
+                    limits: ProxyLimits {
+                        origin_timeout: secs[0].map(Duration::from_secs),
+                        origin_idle_timeout: secs[1].map(Duration::from_secs),
+                        client_header_timeout: secs[2].map(Duration::from_secs),
+                        client_write_timeout: secs[3].map(Duration::from_secs),
+                        max_header_bytes: head,
+                        rewrite_cache_mb: plans,
+                    },
+                }
             },
         )
 }

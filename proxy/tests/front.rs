@@ -8,6 +8,8 @@ mod conditional;
 mod encodings;
 #[path = "front/faults.rs"]
 mod faults;
+#[path = "front/plans.rs"]
+mod plans;
 #[path = "front/rewriting.rs"]
 mod rewriting;
 #[path = "front/support.rs"]

@@ -75,6 +75,10 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
                 .limits
                 .max_header_bytes
                 .map(|b| Spanned::new(0..0, u64::try_from(b).unwrap_or(u64::MAX))),
+            rewrite_cache_mb: proxy
+                .limits
+                .rewrite_cache_mb
+                .map(|mb| Spanned::new(0..0, u64::from(mb))),
         }),
         partner: d
             .partners

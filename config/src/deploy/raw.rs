@@ -107,6 +107,8 @@ pub(crate) struct RawProxy {
     pub(crate) client_write_timeout_s: Option<S<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) max_header_bytes: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rewrite_cache_mb: Option<S<u64>>,
 }
 
 /// One entry of `[proxy] tls`: a certificate and the site names it is served for.

@@ -19,8 +19,8 @@ use super::raw::{
 use super::values::{HostPort, Scheme, TlsFiles};
 use super::{
     ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole,
-    MAX_PROXY_TIMEOUT_S, Node, Offloader, PROXY_HEADER_BYTES, Partner, ProxyLimits, ProxyRole,
-    SiteTls, UrlForm, parse_trusted,
+    MAX_PROXY_TIMEOUT_S, MAX_REWRITE_CACHE_MB, Node, Offloader, PROXY_HEADER_BYTES, Partner,
+    ProxyLimits, ProxyRole, SiteTls, UrlForm, parse_trusted,
 };
 
 mod cross_checks;
@@ -351,12 +351,26 @@ impl Checker<'_> {
                 None
             }
         };
+        let rewrite_cache_mb = match &raw.rewrite_cache_mb {
+            None => Some(None),
+            Some(mb) if *mb.get_ref() <= MAX_REWRITE_CACHE_MB => {
+                u32::try_from(*mb.get_ref()).ok().map(Some)
+            }
+            Some(mb) => {
+                self.invalid(
+                    mb.span(),
+                    Problem::BadValue("expected MiB from 0 (off) to 65536"),
+                );
+                None
+            }
+        };
         Some(ProxyLimits {
             origin_timeout: origin_timeout?,
             origin_idle_timeout: origin_idle_timeout?,
             client_header_timeout: client_header_timeout?,
             client_write_timeout: client_write_timeout?,
             max_header_bytes: max_header_bytes?,
+            rewrite_cache_mb: rewrite_cache_mb?,
         })
     }
 

@@ -22,9 +22,12 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tokio_util::io::{ReaderStream, StreamReader};
 
+use std::sync::Arc;
+
 use super::coding::Coding;
 use super::mapper::FrontMapper;
-use crate::rewrite::PageRewriter;
+use super::plans::{CachedPlan, PlanCache, RewriteTally};
+use crate::rewrite::{PageRewriter, Replay, RewritePlan};
 
 /// Every response the front proxy writes has this body.
 pub type FrontBody = UnsyncBoxBody<Bytes, io::Error>;
@@ -53,12 +56,34 @@ pub(crate) fn passthrough(origin: Incoming, idle: Duration) -> FrontBody {
     Idle::new(origin, idle).boxed_unsync()
 }
 
+/// Where a plan is kept: the cache and the page's key there.
+pub(crate) struct PlanSlot {
+    pub(crate) cache: PlanCache,
+    pub(crate) key: Arc<str>,
+}
+
+/// How a page's URLs are rewritten.
+pub(crate) enum Rewriting {
+    /// By the rewriter, recording its plan into the slot if there is one.
+    Rewrite {
+        rewriter: PageRewriter<FrontMapper>,
+        record: Option<PlanSlot>,
+        tally: Arc<RewriteTally>,
+    },
+    /// By replaying the plan recorded in the slot.
+    Replay {
+        plan: Arc<CachedPlan>,
+        slot: PlanSlot,
+        tally: RewriteTally,
+    },
+}
+
 /// The origin's body decoded from `from`, rewritten, and encoded to `to`.
 pub(crate) fn rewritten(
     origin: Incoming,
     idle: Duration,
     from: Coding,
-    rewriter: PageRewriter<FrontMapper>,
+    rewriting: Rewriting,
     to: Coding,
 ) -> FrontBody {
     let raw: ByteStream = Box::pin(Data(Idle::new(origin, idle)));
@@ -68,11 +93,32 @@ pub(crate) fn rewritten(
         Coding::Deflate => Box::pin(Deflate::Sniffing(Some(raw), BytesMut::new())),
         Coding::Br => reader_stream(BrotliDecoder::new(StreamReader::new(raw))),
     };
-    let plain: ByteStream = Box::pin(Rewrite {
-        inner: decoded,
-        rewriter,
-        done: false,
-    });
+    let plain: ByteStream = match rewriting {
+        Rewriting::Rewrite {
+            mut rewriter,
+            record,
+            tally,
+        } => {
+            if let Some(slot) = &record {
+                rewriter.record_plan(slot.cache.max_plan());
+            }
+            Box::pin(Rewrite {
+                inner: decoded,
+                rewriter,
+                record,
+                tally,
+                done: false,
+            })
+        }
+        Rewriting::Replay { plan, slot, tally } => Box::pin(Replayed {
+            inner: decoded,
+            replay: Replay::new(Arc::clone(&plan.plan)),
+            plan,
+            slot,
+            tally,
+            done: false,
+        }),
+    };
     // Fast levels: the page is compressed once per client, while it streams.
     let encoded: ByteStream = match to {
         Coding::Identity => plain,
@@ -258,6 +304,9 @@ impl<B: Body<Data = Bytes, Error = io::Error> + Unpin> Stream for Data<B> {
 struct Rewrite {
     inner: ByteStream,
     rewriter: PageRewriter<FrontMapper>,
+    record: Option<PlanSlot>,
+    /// Shared with the rewriter's mapper, read when recording.
+    tally: Arc<RewriteTally>,
     done: bool,
 }
 
@@ -286,10 +335,58 @@ impl Stream for Rewrite {
                         tracing::debug!(%why, "page passed through unrewritten from some point");
                     }
                     let out = self.rewriter.finish();
+                    if let Some(slot) = self.record.take()
+                        && let Some(plan) = self.rewriter.take_plan()
+                    {
+                        let by_partner = self.tally.snapshot();
+                        let plan = Arc::new(plan);
+                        slot.cache.insert(slot.key, CachedPlan { plan, by_partner });
+                    }
+                    self.tally.flush();
                     if !out.is_empty() {
                         return Poll::Ready(Some(Ok(out)));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A recorded plan replayed as a stream stage.
+struct Replayed {
+    inner: ByteStream,
+    replay: Replay<Arc<RewritePlan>>,
+    plan: Arc<CachedPlan>,
+    slot: PlanSlot,
+    tally: RewriteTally,
+    done: bool,
+}
+
+impl Stream for Replayed {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match ready!(self.inner.as_mut().poll_next(cx)) {
+            Some(Ok(chunk)) => Poll::Ready(Some(Ok(self.replay.write(chunk)))),
+            Some(Err(e)) => {
+                self.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            None => {
+                self.done = true;
+                let out = self.replay.finish();
+                let matched = !self.replay.mismatch();
+                self.slot.cache.replayed(&self.slot.key, matched);
+                if matched {
+                    for (i, n) in self.plan.by_partner.iter().enumerate() {
+                        self.tally.add(i, *n);
+                    }
+                    self.tally.flush();
+                }
+                Poll::Ready(Some(Ok(out)))
             }
         }
     }

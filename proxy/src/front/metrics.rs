@@ -44,6 +44,7 @@ pub(crate) struct Metrics {
     outcomes: [Counter; 6],
     pages: Family<Labels, Counter>,
     rewrites: Family<Labels, Counter>,
+    plans: Family<Labels, Counter>,
     origin_seconds: Histogram,
 }
 
@@ -69,6 +70,13 @@ impl Metrics {
             "Embedded URLs rewritten into each partner's form",
             rewrites.clone(),
         );
+        let plans = Family::<Labels, Counter>::default();
+        registry.register(
+            "plans",
+            "Rewrite plans of pages seen before: recorded, replayed, or dropped when the \
+             body was not the recorded page",
+            plans.clone(),
+        );
         let origin_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register(
             "origin_seconds",
@@ -80,6 +88,7 @@ impl Metrics {
             outcomes,
             pages,
             rewrites,
+            plans,
             origin_seconds,
         }
     }
@@ -100,6 +109,13 @@ impl Metrics {
     pub(crate) fn rewrites_for(&self, partner: &str) -> Counter {
         self.rewrites
             .get_or_create(&vec![("partner".to_owned(), partner.to_owned())])
+            .clone()
+    }
+
+    /// The counter of rewrite plans with this `result`.
+    pub(crate) fn plans(&self, result: &str) -> Counter {
+        self.plans
+            .get_or_create(&vec![("result".to_owned(), result.to_owned())])
             .clone()
     }
 

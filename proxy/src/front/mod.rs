@@ -68,6 +68,7 @@ mod mapper;
 mod metrics;
 mod origin;
 mod pick;
+mod plans;
 mod request;
 mod routing;
 mod sites;
@@ -116,6 +117,8 @@ pub struct FrontSettings {
     pub max_header_bytes: usize,
     /// How long requests in flight may run on after shutdown.
     pub shutdown_grace: Duration,
+    /// Memory for rewrite plans of pages seen before (0: every page is rewritten).
+    pub rewrite_cache_bytes: u64,
 }
 
 impl Default for FrontSettings {
@@ -127,6 +130,7 @@ impl Default for FrontSettings {
             client_write_timeout: Duration::from_secs(60),
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            rewrite_cache_bytes: 64 << 20,
         }
     }
 }
@@ -148,6 +152,9 @@ impl FrontSettings {
                 .unwrap_or(self.client_write_timeout),
             max_header_bytes: limits.max_header_bytes.unwrap_or(self.max_header_bytes),
             shutdown_grace: self.shutdown_grace,
+            rewrite_cache_bytes: limits
+                .rewrite_cache_mb
+                .map_or(self.rewrite_cache_bytes, |mb| u64::from(mb) << 20),
         }
     }
 }
@@ -193,6 +200,7 @@ pub struct Front {
     via: ViaMark,
     metrics: metrics::Metrics,
     self_pages: Counter,
+    plans: plans::PlanCache,
     settings: FrontSettings,
 }
 
@@ -223,6 +231,7 @@ impl Front {
             origin: origin::OriginClient::new(roots, settings.origin_timeout),
             via,
             self_pages: metrics.pages_for(node.as_str()),
+            plans: plans::PlanCache::new(settings.rewrite_cache_bytes, &metrics),
             metrics,
             node,
             settings,

@@ -10,7 +10,8 @@
 //! → classify: Range, 206/304/204, not HTML/CSS, a coding we cannot undo: relay
 //! → pick (one plan load; the special port's partner forces it) per offload group
 //! → validators: ETag `W/"<origin's>.<pick id>"`, no Last-Modified; HEAD ends here
-//! → body: decode → rewrite (origin-map §5 forms) → encode for Accept-Encoding
+//! → body: decode → rewrite (origin-map §5 forms) → encode for Accept-Encoding; a page
+//!   with a strong ETag seen before for the same pick replays its recorded plan (`plans.rs`)
 //! → headers: private, Vary, no Content-Length/strong ETag, Via, no hop-by-hop
 //! ```
 
@@ -18,14 +19,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::{CONTENT_TYPE, HOST, HeaderValue, RANGE};
+use http::header::{CONTENT_TYPE, ETAG, HOST, HeaderValue, RANGE};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use origin_map::Scheme;
 
 use super::Front;
-use super::body::{self, FrontBody};
+use super::body::{self, FrontBody, PlanSlot, Rewriting};
 use super::client_addr::{client_ip, is_trusted};
 use super::coding;
 use super::headers::{self, X_FORWARDED_PROTO};
@@ -33,6 +34,7 @@ use super::mapper::FrontMapper;
 use super::metrics::Outcome;
 use super::origin::OriginError;
 use super::pick::{self, Picks};
+use super::plans::RewriteTally;
 use super::sites::{CustomerRoute, PartnerRoute};
 use super::validator::{self, PickTag};
 use crate::rewrite::{ContentKind, ContentType, PageRewriter, RewriteOptions};
@@ -210,6 +212,11 @@ async fn answer(
         let tag = pick_for(&picks);
         (picks, tag)
     });
+    let origin_etag = parts
+        .headers
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     validator::for_client(&mut parts.headers, &tag);
     let first = picks.iter().flatten().next().copied();
     if head {
@@ -230,20 +237,58 @@ async fn answer(
     if let Some(p) = tables.partners.get(usize::from(first)) {
         p.pages.inc();
     }
-    let mapper = FrontMapper {
-        customer: site.customer.clone(),
-        partners: tables.partners.clone(),
-        picks,
-        page,
+    let document_url = document_url(page, asked_host.as_ref(), target.as_ref());
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let key = document_url.as_ref().and_then(|url| {
+        let coding = format!("{from:?}");
+        front.plans.key(
+            url.as_str(),
+            origin_etag.as_deref(),
+            content_type,
+            &coding,
+            &tag,
+        )
+    });
+    let recorded = key.as_ref().and_then(|k| front.plans.get(k));
+    let rewriting = match (key, recorded) {
+        (Some(key), Some(plan)) => Rewriting::Replay {
+            plan,
+            slot: PlanSlot {
+                cache: front.plans.clone(),
+                key,
+            },
+            tally: RewriteTally::new(tables.partners.clone()),
+        },
+        (key, _) => {
+            let tally = Arc::new(RewriteTally::new(tables.partners.clone()));
+            let mapper = FrontMapper {
+                customer: site.customer.clone(),
+                partners: tables.partners.clone(),
+                picks,
+                page,
+                tally: Arc::clone(&tally),
+            };
+            let options = RewriteOptions {
+                document_url,
+                https_page: page == Scheme::Https,
+                ..RewriteOptions::default()
+            };
+            Rewriting::Rewrite {
+                rewriter: PageRewriter::for_content(kind, mapper, options),
+                record: key.map(|key| PlanSlot {
+                    cache: front.plans.clone(),
+                    key,
+                }),
+                tally,
+            }
+        }
     };
-    let options = RewriteOptions {
-        document_url: document_url(page, asked_host.as_ref(), target.as_ref()),
-        https_page: page == Scheme::Https,
-        ..RewriteOptions::default()
-    };
-    let rewriter = PageRewriter::for_content(kind, mapper, options);
     headers::for_new_body(&mut parts.headers, client_coding);
-    let body = body::rewritten(origin_body, idle, from, rewriter, client_coding);
+    let body = body::rewritten(origin_body, idle, from, rewriting, client_coding);
     (Response::from_parts(parts, body), Outcome::Rewritten)
 }
 

@@ -66,6 +66,11 @@ impl PickTag {
         Self(id)
     }
 
+    /// The id as text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The origin's tag inside `ours` (`W/"…"` as we issued it), if `ours` names this pick.
     fn origin_tag(&self, ours: &str) -> Option<String> {
         let opaque = ours.strip_prefix("W/\"")?.strip_suffix('"')?;
