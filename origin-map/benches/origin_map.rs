@@ -70,6 +70,55 @@ fn encode(c: &mut Criterion) {
             )
         })
     });
+    // The common cases of a real page, each into a reused buffer as the rewriter does: an
+    // offloaded URL with a 60-byte path, the same scheme-relative, and URLs of hosts not
+    // offloaded (most URLs on a page), of another length and of the same length.
+    let path60 = "/assets/images/2024/products/photo-0123456789abcdef-larg.jpg";
+    assert_eq!(path60.len(), 60);
+    let single = [
+        ("hit_http_path60", format!("http://img.xyz.com{path60}")),
+        (
+            "hit_scheme_relative_path60",
+            format!("//img.xyz.com{path60}"),
+        ),
+        (
+            "miss_other_host",
+            format!("https://fonts.example.net{path60}"),
+        ),
+        (
+            "miss_same_length_host",
+            format!("http://www.xyz.com{path60}"),
+        ),
+    ];
+    for (name, url) in &single {
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                out.clear();
+                black_box(embedded.encode_into(black_box(url), Scheme::Http, &offload, &mut out))
+            })
+        });
+    }
+    // One srcset attribute's candidates (the rewriter calls once per candidate URL).
+    let srcset: Vec<String> = [320, 480, 640, 960, 1280, 1920]
+        .iter()
+        .map(|w| format!("http://img.xyz.com/products/12345/photo-1-{w}w.webp"))
+        .collect();
+    group.throughput(Throughput::Elements(srcset.len() as u64));
+    group.bench_function("srcset_6_candidates", |b| {
+        b.iter(|| {
+            let mut hits = 0;
+            for url in &srcset {
+                out.clear();
+                hits += usize::from(embedded.encode_into(
+                    black_box(url),
+                    Scheme::Https,
+                    &offload,
+                    &mut out,
+                ));
+            }
+            hits
+        })
+    });
     group.throughput(Throughput::Elements(urls.len() as u64));
     for (name, form) in forms() {
         group.bench_function(format!("page_urls_{name}"), |b| {

@@ -54,6 +54,10 @@ pub enum HostError {
 /// The canonical text of `input`, borrowed when it already is canonical (the common case
 /// costs no allocation).
 pub fn canonical_host(input: &str) -> Result<Cow<'_, str>, HostError> {
+    // The common case in one pass; what it accepts, the steps below would return as is.
+    if is_plain_name(input.as_bytes()) {
+        return Ok(Cow::Borrowed(input));
+    }
     if input.is_empty() {
         return Err(HostError::Empty);
     }
@@ -65,6 +69,85 @@ pub fn canonical_host(input: &str) -> Result<Cow<'_, str>, HostError> {
     } else {
         Cow::Owned(parse_with_url(input)?)
     };
+    check_dns_lengths(&canonical)?;
+    Ok(canonical)
+}
+
+/// True for a name that is canonical and within DNS lengths as written (see
+/// [`plain_name_len`]). A strict subset of what [`is_canonical_domain`] and
+/// [`check_dns_lengths`] accept together, checked in one pass.
+fn is_plain_name(host: &[u8]) -> bool {
+    plain_name_len(host) == Some(host.len())
+}
+
+/// The length of the name at the start of `bytes` (up to the first byte that cannot be in
+/// one), when that name is canonical and within DNS lengths as written: 1 to 253 bytes of
+/// lower-case ASCII letters, digits, `-` and `.`, no empty label (so no trailing dot),
+/// labels of at most 63 bytes, none starting `xn--` (punycode to validate), the last one
+/// starting with a letter (so not an IPv4 number). `None` otherwise. Lets the encoder read
+/// a URL's host while looking for the end of its authority.
+pub(crate) fn plain_name_len(bytes: &[u8]) -> Option<usize> {
+    let mut label_start = 0;
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match NAME_BYTES[usize::from(b)] {
+            ByteClass::Label => {}
+            ByteClass::Dot => {
+                if !bytes.get(label_start..i).is_some_and(is_plain_label) {
+                    return None;
+                }
+                label_start = i + 1;
+            }
+            ByteClass::Other => {
+                end = i;
+                break;
+            }
+        }
+    }
+    let last = bytes.get(label_start..end)?;
+    (end <= MAX_HOST_LEN && is_plain_label(last) && last[0].is_ascii_lowercase()).then_some(end)
+}
+
+/// What a byte is in a plain name.
+#[derive(Clone, Copy)]
+enum ByteClass {
+    Label,
+    Dot,
+    Other,
+}
+
+/// One table lookup per byte instead of a chain of range tests.
+static NAME_BYTES: [ByteClass; 256] = {
+    let mut table = [ByteClass::Other; 256];
+    let mut b = 0;
+    while b < table.len() {
+        table[b] = match b {
+            0x61..=0x7a | 0x30..=0x39 | 0x2d => ByteClass::Label, // a-z 0-9 -
+            0x2e => ByteClass::Dot,
+            _ => ByteClass::Other,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// A label of [`plain_name_len`], its bytes already checked.
+fn is_plain_label(label: &[u8]) -> bool {
+    !label.is_empty() && label.len() <= MAX_LABEL_LEN && !label.starts_with(b"xn--")
+}
+
+/// [`canonical_host`] without its shortcut: every host through the WHATWG parser. The
+/// reference the shortcut (and the encoder's reading of URLs) is tested against.
+#[cfg(test)]
+pub(crate) fn canonical_host_by_url(input: &str) -> Result<String, HostError> {
+    if input.is_empty() {
+        return Err(HostError::Empty);
+    }
+    if input.len() > MAX_RAW_HOST_LEN {
+        return Err(HostError::TooLong);
+    }
+    is_canonical_domain(input.as_bytes())?;
+    let canonical = parse_with_url(input)?;
     check_dns_lengths(&canonical)?;
     Ok(canonical)
 }
@@ -158,10 +241,17 @@ pub(crate) fn split_host_port(input: &str) -> Result<(&str, Option<&str>), HostE
             None => Err(HostError::Invalid),
         };
     }
-    Ok(match input.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (input, None),
-    })
+    // A byte search: `str::split_once` with a char pattern costs a searcher per call.
+    Ok(
+        match input
+            .bytes()
+            .position(|b| b == b':')
+            .map(|i| input.split_at(i))
+        {
+            Some((host, colon_port)) => (host, colon_port.get(1..)),
+            None => (input, None),
+        },
+    )
 }
 
 /// A port number: 1 to 5 digits, from 1 to 65535.
@@ -274,7 +364,68 @@ mod tests {
         assert!(is_canonical_port_text("8080"));
     }
 
+    #[test]
+    fn plain_names_are_exactly_the_simple_ones() {
+        for plain in ["img.xyz.com", "a", "a-1.b2", "x--n.example", "1.2.3.a"] {
+            assert!(is_plain_name(plain.as_bytes()), "{plain}");
+        }
+        for other in [
+            "",
+            ".",
+            "a.",
+            ".a",
+            "a..b",
+            "Img.xyz.com",
+            "xn--bcher-kva.example",
+            "127.0.0.1",
+            "1.2.3.-a",
+            "a:80",
+            "a%2e",
+            "a@b",
+            "bücher.example",
+        ] {
+            assert!(!is_plain_name(other.as_bytes()), "{other}");
+        }
+        assert!(is_plain_name(format!("{}.b", "a".repeat(63)).as_bytes()));
+        assert!(!is_plain_name(format!("{}.b", "a".repeat(64)).as_bytes()));
+        assert!(is_plain_name(format!("{}a", "a.".repeat(126)).as_bytes()));
+        assert!(!is_plain_name(format!("{}a", "a.".repeat(127)).as_bytes()));
+        assert_eq!(plain_name_len(b"img.xyz.com:8080/a"), Some(11));
+        assert_eq!(plain_name_len(b"img.xyz.com/a"), Some(11));
+        assert_eq!(plain_name_len(b"img.xyz.com./a"), None);
+        assert_eq!(plain_name_len(b"img.xyz.Com/a"), None);
+        assert_eq!(plain_name_len(b"/a"), None);
+    }
+
+    /// Host text spelled in the ways pages and hostile requests write it.
+    fn host_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[a-z0-9-]{1,8}",
+            1 => "[a-zA-Z0-9.%@:\\/ _-]{1,4}",
+            1 => Just("xn--".to_owned()),
+            1 => Just("bücher".to_owned()),
+            1 => Just("0x7f".to_owned()),
+            1 => "[0-9]{1,3}",
+            1 => "a{60,66}",
+        ];
+        let sep = prop_oneof![4 => Just("."), 1 => Just(""), 1 => Just("。")];
+        proptest::collection::vec((piece, sep), 1..6).prop_map(|parts| {
+            parts
+                .into_iter()
+                .flat_map(|(p, s)| [p, s.to_owned()])
+                .collect()
+        })
+    }
+
     proptest::proptest! {
+        /// With its shortcut, `canonical_host` gives what the parser alone gives.
+        #[test]
+        fn shortcut_agrees_with_the_parser(s in host_text()) {
+            let fast = canonical_host(&s).map(Cow::into_owned);
+            proptest::prop_assert_eq!(fast, canonical_host_by_url(&s));
+        }
+
         /// The allocation-free path must agree with the WHATWG parser on what it accepts.
         #[test]
         fn fast_path_agrees_with_url(s in "[a-z0-9.-]{1,30}") {

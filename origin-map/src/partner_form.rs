@@ -1,5 +1,6 @@
 //! What a partner publishes for the offloading side: the URL form its edge accepts.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::fmt;
@@ -143,28 +144,43 @@ impl PartnerForm {
 }
 
 /// The origin hosts of a customer that may be offloaded to a partner (`offload = [...]`).
+///
+/// Asked once per URL of a page, mostly about other hosts: the keys sit sorted by length,
+/// then bytes, so a lookup is a binary search whose comparisons mostly stop at the length
+/// (no hashing of the URL's host; set equality is slice equality).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OffloadHosts(HashSet<OriginKey>);
+pub struct OffloadHosts(Box<[OriginKey]>);
 
 impl OffloadHosts {
     /// Reads `host[:port]` entries.
     pub fn new(hosts: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self, PartnerFormError> {
-        hosts
+        let mut keys = hosts
             .into_iter()
             .map(|h| entry(h.as_ref(), OriginKey::parse))
-            .collect::<Result<_, _>>()
-            .map(Self)
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort_unstable_by(|a, b| by_len_then_bytes(a.as_str(), b.as_str()));
+        keys.dedup();
+        Ok(Self(keys.into_boxed_slice()))
     }
 
     /// True when the canonical key text `key` is listed.
     pub fn contains(&self, key: &str) -> bool {
-        self.0.contains(key)
+        self.0
+            .binary_search_by(|k| by_len_then_bytes(k.as_str(), key))
+            .is_ok()
     }
 
     /// The listed keys.
     pub fn iter(&self) -> impl Iterator<Item = &OriginKey> {
         self.0.iter()
     }
+}
+
+/// The order of [`OffloadHosts`]: shorter first, so most mismatches cost one comparison.
+fn by_len_then_bytes(a: &str, b: &str) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 #[cfg(test)]
@@ -226,5 +242,27 @@ mod tests {
         assert!(hosts.contains("img.xyz.com:8080"));
         assert!(!hosts.contains("IMG.xyz.com"));
         assert_eq!(hosts.iter().count(), 2);
+    }
+
+    #[test]
+    fn offload_hosts_are_a_set() {
+        let many: Vec<String> = (0..40).map(|i| format!("h{i}.example")).collect();
+        let spellings = many.iter().map(String::as_str).chain(["H3.EXAMPLE."]);
+        let hosts = OffloadHosts::new(spellings).unwrap();
+        assert_eq!(hosts.iter().count(), 40, "duplicates are one entry");
+        for key in &many {
+            assert!(hosts.contains(key), "{key}");
+        }
+        for absent in [
+            "",
+            "h40.example",
+            "h1.exampl",
+            "h1.examplf",
+            "h11.example.x",
+        ] {
+            assert!(!hosts.contains(absent), "{absent}");
+        }
+        let reversed = OffloadHosts::new(many.iter().rev()).unwrap();
+        assert_eq!(hosts, reversed, "equality ignores order");
     }
 }
