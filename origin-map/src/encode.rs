@@ -248,9 +248,11 @@ fn semantic_fits(key: &str, suffix: &PartnerHost) -> bool {
         && key.len() + 1 + suffix.host().len() <= MAX_HOST_LEN
 }
 
-fn push_all(out: &mut String, parts: &[&str]) {
+/// Appends `parts` after one reservation; empty parts (the usual `slash`) cost nothing.
+#[inline]
+fn push_all<const N: usize>(out: &mut String, parts: &[&str; N]) {
     out.reserve(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
+    for part in parts.iter().filter(|p| !p.is_empty()) {
         out.push_str(part);
     }
 }

@@ -87,6 +87,8 @@ fn is_plain_name(host: &[u8]) -> bool {
 /// starting with a letter (so not an IPv4 number). `None` otherwise. Lets the encoder read
 /// a URL's host while looking for the end of its authority.
 pub(crate) fn plain_name_len(bytes: &[u8]) -> Option<usize> {
+    // 254 name bytes in a row are already too long: no need to look further.
+    let bytes = bytes.get(..bytes.len().min(MAX_HOST_LEN + 1))?;
     let mut label_start = 0;
     let mut end = bytes.len();
     for (i, &b) in bytes.iter().enumerate() {
@@ -395,6 +397,9 @@ mod tests {
         assert_eq!(plain_name_len(b"img.xyz.com./a"), None);
         assert_eq!(plain_name_len(b"img.xyz.Com/a"), None);
         assert_eq!(plain_name_len(b"/a"), None);
+        assert_eq!(plain_name_len("a".repeat(300).as_bytes()), None);
+        let longest = format!("{}a", "a.".repeat(126));
+        assert_eq!(plain_name_len(format!("{longest}/x").as_bytes()), Some(253));
     }
 
     /// Host text spelled in the ways pages and hostile requests write it.
