@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! rewrite_bench page OUT.html         write the bench page; print its size and URL count
-//! rewrite_bench throughput [SECONDS [CASE]]  MB/s of each engine on one thread, 16 KiB
-//!                                           chunks (CASE: a prefix of the case names)
+//! rewrite_bench throughput [SECONDS [CASE]]  MB/s of each engine, and of replaying the
+//!                                           recorded plan, on one thread, 16 KiB chunks
+//!                                           (CASE: a prefix of the case names)
 //! ```
 //!
 //! Pin it to one core (`taskset -c 1`) to read the figures as "per core".
@@ -15,8 +16,42 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_proxy::rewrite::{
-    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, RewriteOptions,
+    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, Replay, RewriteOptions, RewritePlan,
 };
+use bytes::Bytes;
+
+/// What one case of `throughput` runs.
+enum Case<'a> {
+    /// A rewrite by this engine.
+    Rewrite(&'a Arc<EmbeddedMapper>, HtmlEngine),
+    /// The replay of a recorded plan (the front proxy's path for a page seen before).
+    Replay(&'a Arc<RewritePlan>),
+}
+
+/// The plan the fast engine records on `page`.
+fn record(page: &[u8], mapper: &Arc<EmbeddedMapper>) -> Option<RewritePlan> {
+    let mut rewriter = PageRewriter::new(
+        "text/html; charset=utf-8",
+        Arc::clone(mapper),
+        RewriteOptions::default(),
+    );
+    rewriter.record_plan(64 << 20);
+    for piece in page.chunks(16 * 1024) {
+        rewriter.write(piece);
+    }
+    rewriter.finish();
+    rewriter.take_plan()
+}
+
+/// Replays `plan` on `chunks`: the output length.
+fn replay(chunks: &[Bytes], plan: &Arc<RewritePlan>) -> usize {
+    let mut replay = Replay::new(Arc::clone(plan));
+    let mut len = 0;
+    for chunk in chunks {
+        len += replay.write(chunk.clone()).len();
+    }
+    len + replay.finish().len()
+}
 
 fn rewrite(
     page: &[u8],
@@ -38,18 +73,30 @@ fn rewrite(
     (len, rewriter.rewritten_urls())
 }
 
-/// Rewrites `page` over and over for `seconds`; returns MB/s of input.
-fn throughput(page: &[u8], mapper: &Arc<EmbeddedMapper>, engine: HtmlEngine, seconds: f64) -> f64 {
+/// Runs `case` on `page` over and over for `seconds`; returns MB/s of input.
+fn throughput(page: &[u8], case: &Case<'_>, seconds: f64) -> f64 {
+    let whole = Bytes::copy_from_slice(page);
+    let chunks: Vec<Bytes> = (0..page.len())
+        .step_by(16 * 1024)
+        .map(|at| whole.slice(at..(at + 16 * 1024).min(page.len())))
+        .collect();
     let start = Instant::now();
     let mut bytes = 0usize;
     while start.elapsed() < Duration::from_secs_f64(seconds) {
         for _ in 0..10 {
-            std::hint::black_box(rewrite(
-                std::hint::black_box(page),
-                mapper,
-                engine,
-                16 * 1024,
-            ));
+            match case {
+                Case::Rewrite(mapper, engine) => {
+                    std::hint::black_box(rewrite(
+                        std::hint::black_box(page),
+                        mapper,
+                        *engine,
+                        16 * 1024,
+                    ));
+                }
+                Case::Replay(plan) => {
+                    std::hint::black_box(replay(std::hint::black_box(&chunks), plan));
+                }
+            }
             bytes += page.len();
         }
     }
@@ -80,21 +127,32 @@ fn main() -> Result<(), String> {
                 "page {} bytes, {urls} URLs rewritten; 16 KiB chunks, one thread, {seconds} s per case in 3 rounds",
                 page.len()
             );
+            let plan = Arc::new(record(&page, &offloaded).ok_or("no plan recorded")?);
             let cases = [
-                ("fast, ~200 URLs", &offloaded, HtmlEngine::Fast),
-                ("fast, nothing offloaded", &nothing, HtmlEngine::Fast),
-                ("lol_html, ~200 URLs", &offloaded, HtmlEngine::LolHtml),
+                (
+                    "fast, ~200 URLs",
+                    Case::Rewrite(&offloaded, HtmlEngine::Fast),
+                ),
+                (
+                    "fast, nothing offloaded",
+                    Case::Rewrite(&nothing, HtmlEngine::Fast),
+                ),
+                (
+                    "lol_html, ~200 URLs",
+                    Case::Rewrite(&offloaded, HtmlEngine::LolHtml),
+                ),
+                ("replay of its plan", Case::Replay(&plan)),
             ];
             // Rounds alternate the cases so that drifts of a shared machine hit all alike.
             let mut figures = vec![Vec::new(); cases.len()];
             for _ in 0..3 {
-                for (i, (name, mapper, engine)) in cases.iter().enumerate() {
+                for (i, (name, case)) in cases.iter().enumerate() {
                     if only.is_none_or(|o| name.starts_with(o)) {
-                        figures[i].push(throughput(&page, mapper, *engine, seconds / 3.0));
+                        figures[i].push(throughput(&page, case, seconds / 3.0));
                     }
                 }
             }
-            for ((name, _, _), mbps) in cases.iter().zip(&figures) {
+            for ((name, _), mbps) in cases.iter().zip(&figures) {
                 if mbps.is_empty() {
                     continue;
                 }
