@@ -19,6 +19,10 @@
 //! `W/"<origin opaque>.<pick id>"`, so a browser's copy gets a 304 only while the client
 //! still gets the pick it was rewritten for; a copy of another pick gets the whole page.
 //!
+//! Plans: a page with a strong ETag is tokenized once per version and pick; later
+//! requests for it replay the recorded edits while it streams, each checked against the
+//! bytes it replaces (`plans.rs`, `rewrite::Replay`).
+//!
 //! Picks: each offload host is picked under the plan customer of its name (customer.txt
 //! lists offloaded names, `ADD CST img.xyz.com`), or, when the plan does not know that
 //! name, under the `[[customer]]` name (`ADD CST xyz`). Hosts of one name share a pick;
@@ -33,7 +37,9 @@
 //! - `origin_ca = "ca.pem"`: trust roots for `https://` origins besides the system's;
 //! - `origin_timeout_s`, `origin_idle_timeout_s`, `client_header_timeout_s`,
 //!   `client_write_timeout_s` (whole seconds, 1 to 86400) and `max_header_bytes` (1024 to
-//!   16 MiB): the limits below, in place of their defaults.
+//!   16 MiB): the limits below, in place of their defaults;
+//! - `rewrite_cache_mb` (0 to 65536, default 64): memory for rewrite plans, 0 turns them
+//!   off.
 //!
 //! The plain listeners speak HTTP/1.1 and HTTP/2 (prior knowledge) too. Counters are
 //! served in Prometheus text format on `[proxy] metrics` (`GET /metrics`).
