@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-origin=18100; plain=18101; sub=18102; front=18180; special=18181
+origin=18100; plain=18101; sub=18102; front=18180; special=18181; front0=18190; special0=18191
 mkdir -p "$work/www" "$work/logs" "$work/o" "$work/p"
 "$tool" page "$work/www/index.html"
 size=$(stat -c %s "$work/www/index.html")
@@ -88,12 +88,16 @@ http {
   }
 }
 NGX
-cat > "$work/c.toml" <<TOML
+# Two proxies: the default (rewrite plans of pages seen before are replayed), and one
+# with rewrite_cache_mb = 0 (every page tokenized and rewritten: a page's first sight).
+proxy_conf() {   # FRONT SPECIAL EXTRA
+cat <<TOML
 [node]
 name = "C"
 [proxy]
-listen = "127.0.0.1:$front"
-special_ports = { G = "127.0.0.1:$special" }
+listen = "127.0.0.1:$1"
+special_ports = { G = "127.0.0.1:$2" }
+$3
 [[partner]]
 name = "G"
 form = "embedded"
@@ -104,19 +108,27 @@ site = ["www.xyz.com"]
 offload = ["img.xyz.com"]
 origin = { "www.xyz.com" = "http://127.0.0.1:$origin", "img.xyz.com" = "http://127.0.0.1:$origin" }
 TOML
+}
+proxy_conf $front $special "" > "$work/c.toml"
+proxy_conf $front0 $special0 "rewrite_cache_mb = 0" > "$work/c0.toml"
 
 taskset -c 1 nginx -p "$work" -c "$work/origin.conf" & pids+=($!)
 taskset -c 0 nginx -p "$work" -c "$work/proxies.conf" 2>> "$work/logs/proxies-error.log" & pids+=($!)
 TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 0 "$bin" run --config "$work/c.toml" > "$work/front.out" 2> "$work/logs/front.err" & pids+=($!)
+TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 0 "$bin" run --config "$work/c0.toml" > "$work/front0.out" 2> "$work/logs/front0.err" & pids+=($!)
 h="Host: www.xyz.com"
-for port in $origin $plain $sub $front $special; do
+for port in $origin $plain $sub $front $special $front0 $special0; do
   for _ in $(seq 200); do curl -s -o /dev/null -H "$h" "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
 
 # Same page, same rewrite: count the partner URLs each server produced.
 partner_urls() { curl -s -H "$h" "http://127.0.0.1:$1/" | grep -o '//foo\.cdn-g\.example/img\.xyz\.com/' | wc -l; }
 echo "page: $size bytes; partner URLs in the answer: nginx-sub $(partner_urls $sub), cdnbroker $(partner_urls $special)," \
-     "nginx-plain $(partner_urls $plain)"
+     "cdnbroker-noplan $(partner_urls $special0), nginx-plain $(partner_urls $plain)"
+# The replayed page is the rewritten page, byte for byte.
+cmp -s <(curl -s -H "$h" "http://127.0.0.1:$special/") <(curl -s -H "$h" "http://127.0.0.1:$special0/") \
+  && echo "  cdnbroker (replayed plan) and cdnbroker-noplan (tokenized) answer the same bytes" \
+  || { echo "  the replayed page differs from the tokenized one"; exit 1; }
 echo "  (sub_filter also rewrites links and text that the proxy rightly leaves alone)"
 
 # wrk with --latency: "REQS P50MS P99MS".
@@ -128,33 +140,34 @@ measure() {   # PORT CONNS SECONDS
     "$(awk '$1=="50%" {print $2}' <<<"$out" | to_ms)" "$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)"
 }
 
-declare -A port=([nginx-plain]=$plain [nginx-sub]=$sub [cdnbroker]=$special)
-names=(nginx-plain nginx-sub cdnbroker)
+declare -A port=([nginx-plain]=$plain [nginx-sub]=$sub [cdnbroker]=$special [cdnbroker-noplan]=$special0)
+names=(nginx-plain nginx-sub cdnbroker cdnbroker-noplan)
 declare -A all
 echo
 echo "throughput: wrk -t1 -c$conns -d${secs}s --latency, one server core each (server on core 0, origin + wrk on core 1)"
-printf '  %-6s %-12s %10s %9s %9s %8s\n' round server req/s p50-ms p99-ms MB/s
+printf '  %-6s %-17s %10s %9s %9s %8s\n' round server req/s p50-ms p99-ms MB/s
 for r in $(seq "$rounds"); do
   for name in "${names[@]}"; do
     read -r rps p50 p99 <<<"$(measure "${port[$name]}" "$conns" "$secs")"
     all[$name]+="$rps "
-    printf '  %-6s %-12s %10s %9s %9s %8.0f\n' "$r" "$name" "$rps" "$p50" "$p99" \
+    printf '  %-6s %-17s %10s %9s %9s %8.0f\n' "$r" "$name" "$rps" "$p50" "$p99" \
       "$(awk -v a="$rps" -v s="$size" 'BEGIN{print a*s/1e6}')"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 m_plain=$(median <<<"${all[nginx-plain]}"); m_sub=$(median <<<"${all[nginx-sub]}"); m_us=$(median <<<"${all[cdnbroker]}")
+m_np=$(median <<<"${all[cdnbroker-noplan]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-echo "medians: nginx-plain $m_plain, nginx-sub $m_sub, cdnbroker $m_us req/s"
-echo "ratios: cdnbroker/nginx-sub $(ratio "$m_us" "$m_sub")   cdnbroker/nginx-plain $(ratio "$m_us" "$m_plain")   nginx-sub/nginx-plain $(ratio "$m_sub" "$m_plain")"
+echo "medians: nginx-plain $m_plain, nginx-sub $m_sub, cdnbroker $m_us, cdnbroker-noplan $m_np req/s"
+echo "ratios: cdnbroker/nginx-sub $(ratio "$m_us" "$m_sub")   cdnbroker-noplan/nginx-sub $(ratio "$m_np" "$m_sub")   cdnbroker/nginx-plain $(ratio "$m_us" "$m_plain")   nginx-sub/nginx-plain $(ratio "$m_sub" "$m_plain")"
 
 echo
 echo "latency one request at a time (wrk -t1 -c1 -d${secs}s), ms:"
 read -r _ d50 d99 <<<"$(measure $origin 1 "$secs")"
-printf '  %-12s p50 %7s  p99 %7s\n' direct "$d50" "$d99"
+printf '  %-17s p50 %7s  p99 %7s\n' direct "$d50" "$d99"
 for name in "${names[@]}"; do
   read -r _ p50 p99 <<<"$(measure "${port[$name]}" 1 "$secs")"
-  printf '  %-12s p50 %7s  p99 %7s   added p50 %s ms\n' "$name" "$p50" "$p99" \
+  printf '  %-17s p50 %7s  p99 %7s   added p50 %s ms\n' "$name" "$p50" "$p99" \
     "$(awk -v a="$p50" -v b="$d50" 'BEGIN{printf "%.3f", a-b}')"
 done
 
