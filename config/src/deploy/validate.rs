@@ -338,32 +338,16 @@ impl Checker<'_> {
         let origin_idle_timeout = self.seconds(raw.origin_idle_timeout_s.as_ref());
         let client_header_timeout = self.seconds(raw.client_header_timeout_s.as_ref());
         let client_write_timeout = self.seconds(raw.client_write_timeout_s.as_ref());
-        let max_header_bytes = match &raw.max_header_bytes {
-            None => Some(None),
-            Some(b) if PROXY_HEADER_BYTES.contains(b.get_ref()) => {
-                usize::try_from(*b.get_ref()).ok().map(Some)
-            }
-            Some(b) => {
-                self.invalid(
-                    b.span(),
-                    Problem::BadValue("expected a byte count from 1024 to 16777216"),
-                );
-                None
-            }
-        };
-        let rewrite_cache_mb = match &raw.rewrite_cache_mb {
-            None => Some(None),
-            Some(mb) if *mb.get_ref() <= MAX_REWRITE_CACHE_MB => {
-                u32::try_from(*mb.get_ref()).ok().map(Some)
-            }
-            Some(mb) => {
-                self.invalid(
-                    mb.span(),
-                    Problem::BadValue("expected MiB from 0 (off) to 65536"),
-                );
-                None
-            }
-        };
+        let max_header_bytes = self.bounded(
+            raw.max_header_bytes.as_ref(),
+            PROXY_HEADER_BYTES,
+            "expected a byte count from 1024 to 16777216",
+        );
+        let rewrite_cache_mb = self.bounded(
+            raw.rewrite_cache_mb.as_ref(),
+            0..=MAX_REWRITE_CACHE_MB,
+            "expected MiB from 0 (off) to 65536",
+        );
         Some(ProxyLimits {
             origin_timeout: origin_timeout?,
             origin_idle_timeout: origin_idle_timeout?,
@@ -372,6 +356,22 @@ impl Checker<'_> {
             max_header_bytes: max_header_bytes?,
             rewrite_cache_mb: rewrite_cache_mb?,
         })
+    }
+
+    /// An optional integer within `range`, converted to `T` (which must hold the range);
+    /// `Some(None)`: not set.
+    fn bounded<T: TryFrom<u64>>(
+        &mut self,
+        raw: Option<&S<u64>>,
+        range: std::ops::RangeInclusive<u64>,
+        expected: &'static str,
+    ) -> Option<Option<T>> {
+        let Some(v) = raw else { return Some(None) };
+        if range.contains(v.get_ref()) {
+            return T::try_from(*v.get_ref()).ok().map(Some);
+        }
+        self.invalid(v.span(), Problem::BadValue(expected));
+        None
     }
 
     /// An optional deadline in whole seconds; `Some(None)`: not set.
