@@ -1,4 +1,5 @@
-//! `R:` (relay) and `T:` (triangle) lookups against a second engine playing the partner.
+//! `R:` (relay) and `T:` (triangle) lookups against a partner: a second engine, or a plain
+//! socket where the test must see exactly what arrives.
 
 use std::time::Duration;
 
@@ -111,4 +112,72 @@ async fn triangle_makes_the_partner_answer_the_client_directly() {
     assert_eq!(m.answers[0].data.to_string(), "192.0.2.66");
     e.stop().await;
     p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triangle_over_ipv6_forges_the_clients_address_and_port() {
+    // The partner's "server" is a plain socket: the test sees exactly what arrives.
+    let Ok(server) = tokio::net::UdpSocket::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback here");
+        return;
+    };
+    let server_addr = server.local_addr().unwrap();
+    let e = TestEngine::start_with(Setup {
+        forward_port: server_addr.port(),
+        triangle: true,
+        dns_listen: "[::1]:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .await;
+    let tx = "ADD CVG t { DEFAULT, [1 = T:(ns.partner.example ::1);]; }!\nADD CST r.example { t; }!\nEND\n";
+    let reply = e.transact(tx).await;
+    if broker_dns::triangle::Triangle::open().is_err() {
+        // No CAP_NET_RAW here: the engine must refuse rather than answer wrongly.
+        assert!(
+            reply.starts_with("ERR") && reply.contains("raw sockets"),
+            "{reply}"
+        );
+        return;
+    }
+    assert_eq!(reply, "OK 1\n");
+    let client = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    let client_addr = client.local_addr().unwrap();
+    let mut q = hickory_proto::op::Message::query();
+    q.add_query(hickory_proto::op::Query::query(
+        hickory_proto::rr::Name::from_ascii("r.example.").unwrap(),
+        hickory_proto::rr::RecordType::AAAA,
+    ));
+    let query = q.to_vec().unwrap();
+    client.send_to(&query, e.dns).await.unwrap();
+
+    let wait = Duration::from_secs(5);
+    let mut buf = [0u8; 512];
+    let (n, src) = tokio::time::timeout(wait, server.recv_from(&mut buf))
+        .await
+        .expect("the partner receives the query")
+        .unwrap();
+    // From the client's own address and port, not the engine's, and as the client sent it.
+    assert_eq!(src, client_addr);
+    assert_ne!(src.port(), e.dns.port());
+    assert_eq!(&buf[..n], &query[..]);
+
+    // The partner answers that source, and the answer reaches the client straight from it.
+    let mut answer = hickory_proto::op::Message::from_vec(&buf[..n]).unwrap();
+    answer.metadata.message_type = hickory_proto::op::MessageType::Response;
+    answer.add_answer(hickory_proto::rr::Record::from_rdata(
+        hickory_proto::rr::Name::from_ascii("r.example.").unwrap(),
+        20,
+        hickory_proto::rr::RData::AAAA("2001:db8::66".parse().unwrap()),
+    ));
+    let answer = answer.to_vec().unwrap();
+    server.send_to(&answer, src).await.unwrap();
+    let (n, from) = tokio::time::timeout(wait, client.recv_from(&mut buf))
+        .await
+        .expect("the client receives the partner's answer")
+        .unwrap();
+    assert_eq!(from, server_addr);
+    let m = hickory_proto::op::Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(m.metadata.id, q.metadata.id);
+    assert_eq!(m.answers[0].data.to_string(), "2001:db8::66");
+    e.stop().await;
 }

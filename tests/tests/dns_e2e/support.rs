@@ -34,6 +34,8 @@ pub(crate) struct Setup {
     pub(crate) forward_port: u16,
     pub(crate) triangle: bool,
     pub(crate) query_log: bool,
+    /// The DNS listener's address (control and metrics stay on 127.0.0.1).
+    pub(crate) dns_listen: SocketAddr,
 }
 
 impl Default for Setup {
@@ -43,6 +45,7 @@ impl Default for Setup {
             forward_port: 53,
             triangle: false,
             query_log: false,
+            dns_listen: "127.0.0.1:0".parse().unwrap(),
         }
     }
 }
@@ -79,7 +82,7 @@ impl TestEngine {
         };
         let engine = Arc::new(Engine::new(settings, triangle.is_some()));
         let listeners = Listeners::bind(
-            &["127.0.0.1:0".parse().unwrap()],
+            &[setup.dns_listen],
             Some("127.0.0.1:0".parse().unwrap()),
             Some("127.0.0.1:0".parse().unwrap()),
             1,
