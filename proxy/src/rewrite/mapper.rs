@@ -17,11 +17,27 @@ pub trait UrlMapper {
     /// form, and its path, query and fragment (spec §5). Writing into `out` lets the
     /// rewriter reuse one buffer for a whole page.
     fn map_url(&self, url: &str, out: &mut String) -> bool;
+
+    /// Whether `value`, an attribute value as the page's bytes, may hold a URL that
+    /// [`Self::map_url`] maps. Answering `false` lets the rewriter skip decoding and
+    /// splitting the value's URLs, so it must be exact: `false` only when no URL the
+    /// value could hold (absolute or `//`, never relative) maps. `true` is always right.
+    ///
+    /// The rewriter does not ask when the page's `<base href>` is offloaded: relative
+    /// URLs then map too.
+    fn may_map(&self, value: &[u8]) -> bool {
+        let _ = value;
+        true
+    }
 }
 
 impl<T: UrlMapper + ?Sized> UrlMapper for &T {
     fn map_url(&self, url: &str, out: &mut String) -> bool {
         (**self).map_url(url, out)
+    }
+
+    fn may_map(&self, value: &[u8]) -> bool {
+        (**self).may_map(value)
     }
 }
 
@@ -29,12 +45,50 @@ impl<T: UrlMapper + ?Sized> UrlMapper for Arc<T> {
     fn map_url(&self, url: &str, out: &mut String) -> bool {
         (**self).map_url(url, out)
     }
+
+    fn may_map(&self, value: &[u8]) -> bool {
+        (**self).may_map(value)
+    }
 }
 
 impl<T: UrlMapper + ?Sized> UrlMapper for Box<T> {
     fn map_url(&self, url: &str, out: &mut String) -> bool {
         (**self).map_url(url, out)
     }
+
+    fn may_map(&self, value: &[u8]) -> bool {
+        (**self).may_map(value)
+    }
+}
+
+/// Whether `value` may hold a URL on one of `hosts`: texts that every URL mapped holds
+/// as written, ASCII case aside, when it is plain ASCII without `%` (origin-map's
+/// canonical host names; [`EmbeddedMapper`]'s `host[:port]` entries). A host is
+/// canonicalised (case folded, `%`-decoded, IDNA-mapped) before it is compared, so any
+/// value with `%` or a non-ASCII byte may.
+pub(crate) fn may_name_host<'h>(value: &[u8], hosts: impl IntoIterator<Item = &'h str>) -> bool {
+    if !value.is_ascii() || memchr::memchr(b'%', value).is_some() {
+        return true;
+    }
+    hosts
+        .into_iter()
+        .any(|host| contains_ignore_ascii_case(value, host.as_bytes()))
+}
+
+/// Whether `needle` occurs in `hay`, ASCII case ignored.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &hay[..=last_start],
+    )
+    .any(|k| hay[k + 1..k + needle.len()].eq_ignore_ascii_case(rest))
 }
 
 /// Maps the listed origin hosts into the embedded form of spec §5:
@@ -64,6 +118,18 @@ impl EmbeddedMapper {
     }
 }
 
+/// Whether `url` starts with `//`, `http://` or `https://` (scheme in any case): the
+/// URLs [`split_authority`] splits.
+pub(crate) fn has_authority(url: &str) -> bool {
+    let bytes = url.as_bytes();
+    let starts = |prefix: &[u8]| {
+        bytes
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    starts(b"//") || starts(b"http://") || starts(b"https://")
+}
+
 /// Splits `url` into (scheme prefix up to and including `//`, authority, rest).
 pub(crate) fn split_authority(url: &str) -> Option<(&str, &str, &str)> {
     let after_scheme = if url.starts_with("//") {
@@ -80,8 +146,10 @@ pub(crate) fn split_authority(url: &str) -> Option<(&str, &str, &str)> {
         colon + 1
     };
     let authority_start = after_scheme + 2;
-    let authority_len = url[authority_start..]
-        .find(['/', '?', '#', '\\'])
+    // Bytes, not chars: the ends are ASCII, so the cuts fall on char boundaries.
+    let authority_len = url.as_bytes()[authority_start..]
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
         .unwrap_or(url.len() - authority_start);
     let authority_end = authority_start + authority_len;
     Some((
@@ -92,6 +160,12 @@ pub(crate) fn split_authority(url: &str) -> Option<(&str, &str, &str)> {
 }
 
 impl UrlMapper for EmbeddedMapper {
+    /// A URL maps when its authority is one of the listed `host[:port]`s, so a value
+    /// holding none of them as text (ASCII case ignored) holds no URL that maps.
+    fn may_map(&self, value: &[u8]) -> bool {
+        may_name_host(value, self.origin_hosts.iter().map(String::as_str))
+    }
+
     fn map_url(&self, url: &str, out: &mut String) -> bool {
         let Some((prefix, authority, rest)) = split_authority(url) else {
             return false;
@@ -140,6 +214,67 @@ mod tests {
             map("http://img.xyz.com:8080?q").as_deref(),
             Some("kept:http://foo.cdn-g.example/img.xyz.com:8080/?q")
         );
+    }
+
+    #[test]
+    fn prefilter_finds_hosts_in_any_case_and_passes_encoded_values() {
+        let m = EmbeddedMapper::new("foo.cdn-g.example", ["img.xyz.com", "static.xyz.com:8080"]);
+        let may = |v: &str| m.may_map(v.as_bytes());
+        assert!(may("http://img.xyz.com/a"));
+        assert!(may("//IMG.Xyz.COM/a 1x, //x/b 2x"));
+        assert!(may("background: url(https://iMg.xyz.com/a.png)"));
+        assert!(may("http://static.xyz.com:8080/a"));
+        // `%`-encoded or non-ASCII hosts canonicalise to names not written in the value.
+        assert!(may("http://img%2Exyz.com/a"));
+        assert!(may("http://%69mg.xyz.com/a"));
+        assert!(may("http://\u{0130}mg.xyz.com/a"));
+        assert!(may("http://img\u{3002}xyz.com/a"));
+        assert!(!may("http://img.xyz.co/a"));
+        assert!(!may("http://other.example/img.xyz/com"));
+        assert!(!may("http://static.xyz.com/a"));
+        assert!(!may("//mg.xyz.com/a"));
+        assert!(!may(""));
+        // Whatever it answers, `false` must mean no URL of the value maps.
+        for v in ["//img.xyz.co", "img.xyz.com", "http://img.xyz.com.evil/"] {
+            let mut out = String::new();
+            assert!(may(v) || !m.map_url(v, &mut out), "{v}");
+        }
+    }
+
+    #[test]
+    fn case_insensitive_search_checks_every_candidate() {
+        assert!(contains_ignore_ascii_case(b"iiimg", b"img"));
+        assert!(contains_ignore_ascii_case(b"xIMG", b"img"));
+        assert!(!contains_ignore_ascii_case(b"im", b"img"));
+        assert!(!contains_ignore_ascii_case(b"imimx", b"img"));
+        assert!(contains_ignore_ascii_case(b"abc", b""));
+    }
+
+    #[test]
+    fn has_authority_is_what_split_authority_splits() {
+        for url in [
+            "//h/a",
+            "http://h",
+            "HTTPS://h/",
+            "hTTp://",
+            "http:/h",
+            "https:h",
+            "ftp://h",
+            "/a",
+            "",
+            "http",
+            "https:",
+            "h://x",
+            ":://",
+            "http//h",
+            "//",
+        ] {
+            assert_eq!(
+                has_authority(url),
+                split_authority(url).is_some(),
+                "{url:?}"
+            );
+        }
     }
 
     #[test]

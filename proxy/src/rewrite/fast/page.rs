@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use encoding_rs::{Encoding, UTF_8};
 
 use super::tokenizer::{AttrSpan, Tag, TagSink, Tokenizer};
-use super::tree::{Namespace, tag};
+use super::tree::{AttrName, Namespace, tag};
 use crate::rewrite::RewriteOptions;
 use crate::rewrite::error::RewriteError;
 use crate::rewrite::mapper::UrlMapper;
@@ -42,16 +42,27 @@ struct Handlers<M> {
     recorder: Option<Recorder>,
 }
 
+/// The attribute classes some start-tag handler reads: a start tag with none of them
+/// changes nothing, unless it is `<style>`.
+const HANDLED: u32 = AttrName::Src.bit()
+    | AttrName::Srcset.bit()
+    | AttrName::Href.bit()
+    | AttrName::Poster.bit()
+    | AttrName::Data.bit()
+    | AttrName::Style.bit()
+    | AttrName::Charset.bit()
+    | AttrName::HttpEquiv.bit();
+
 /// The first attribute of a tag with this name (lol_html's `get_attribute`).
-fn find_attr<'a>(
-    buf: &[u8],
-    base: usize,
-    attrs: &'a [AttrSpan],
-    name: &str,
-) -> Option<&'a AttrSpan> {
-    attrs
-        .iter()
-        .find(|a| buf[a.name.start - base..a.name.end - base].eq_ignore_ascii_case(name.as_bytes()))
+fn find_attr(attrs: &[AttrSpan], class: AttrName) -> Option<&AttrSpan> {
+    debug_assert!(class != AttrName::Other);
+    attrs.iter().find(|a| a.class == class)
+}
+
+/// Whether `raw` holds `//`, which every URL the mapper is asked about (outside an
+/// offloaded base) has.
+fn has_double_slash(raw: &[u8]) -> bool {
+    memchr::memchr_iter(b'/', raw).any(|k| raw.get(k + 1) == Some(&b'/'))
 }
 
 impl<M: UrlMapper> Handlers<M> {
@@ -84,9 +95,9 @@ impl<M: UrlMapper> Handlers<M> {
         buf: &'b [u8],
         base: usize,
         attrs: &[AttrSpan],
-        name: &str,
+        class: AttrName,
     ) -> Option<Cow<'b, str>> {
-        let attr = find_attr(buf, base, attrs, name)?;
+        let attr = find_attr(attrs, class)?;
         Some(self.lossy(self.attr_value(buf, base, attr)))
     }
 
@@ -96,15 +107,11 @@ impl<M: UrlMapper> Handlers<M> {
         buf: &[u8],
         base: usize,
         attrs: &[AttrSpan],
-        wanted: &[(&str, ValueKind)],
+        wanted: &[(AttrName, ValueKind)],
     ) {
         let mut done = [false; 2];
         for attr in attrs {
-            let name = &buf[attr.name.start - base..attr.name.end - base];
-            let Some(i) = wanted
-                .iter()
-                .position(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes()))
-            else {
+            let Some(i) = wanted.iter().position(|&(class, _)| class == attr.class) else {
                 continue;
             };
             if !std::mem::replace(&mut done[i], true) {
@@ -119,8 +126,9 @@ impl<M: UrlMapper> Handlers<M> {
         };
         let raw = &buf[range.start - base..range.end - base];
         // Only URLs with an authority (`//`) are rewritten, unless the base is offloaded:
-        // most values without one (relative links, plain `style`) need no decoding at all.
-        if !self.ctx.base_offloaded() && memchr::memmem::find(raw, b"//").is_none() {
+        // most values without one (relative links, plain `style`) need no decoding at all,
+        // nor do those the mapper knows hold no host of its own.
+        if !self.ctx.base_offloaded() && (!has_double_slash(raw) || !self.mapper.may_map(raw)) {
             return;
         }
         // Values that do not decode and re-encode to the same bytes are left alone.
@@ -160,7 +168,7 @@ impl<M: UrlMapper> Handlers<M> {
 
     fn start_tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         let attrs = t.attrs;
-        let has = |name: &str| find_attr(buf, base, attrs, name).is_some();
+        let has = |class: AttrName| t.classes & class.bit() != 0;
         let mut style_element = false;
         // lol_html's handler order: the tag-name selector list, `[style]`, `meta`.
         match t.hash {
@@ -168,36 +176,44 @@ impl<M: UrlMapper> Handlers<M> {
                 buf,
                 base,
                 attrs,
-                &[("src", ValueKind::Url), ("srcset", ValueKind::Srcset)],
+                &[
+                    (AttrName::Src, ValueKind::Url),
+                    (AttrName::Srcset, ValueKind::Srcset),
+                ],
             ),
             tag::SCRIPT | tag::AUDIO | tag::TRACK | tag::EMBED | tag::IFRAME => {
-                self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
+                self.rewrite_attributes(buf, base, attrs, &[(AttrName::Src, ValueKind::Url)]);
             }
             tag::VIDEO => self.rewrite_attributes(
                 buf,
                 base,
                 attrs,
-                &[("src", ValueKind::Url), ("poster", ValueKind::Url)],
+                &[
+                    (AttrName::Src, ValueKind::Url),
+                    (AttrName::Poster, ValueKind::Url),
+                ],
             ),
             tag::INPUT => {
                 let is_image = self
-                    .get_attribute(buf, base, attrs, "type")
+                    .get_attribute(buf, base, attrs, AttrName::Type)
                     .is_some_and(|t| trim_ascii_whitespace(&t).eq_ignore_ascii_case("image"));
-                if has("src") && is_image {
-                    self.rewrite_attributes(buf, base, attrs, &[("src", ValueKind::Url)]);
+                if has(AttrName::Src) && is_image {
+                    self.rewrite_attributes(buf, base, attrs, &[(AttrName::Src, ValueKind::Url)]);
                 }
             }
             tag::LINK
-                if has("href")
+                if has(AttrName::Href)
                     && self
-                        .get_attribute(buf, base, attrs, "rel")
+                        .get_attribute(buf, base, attrs, AttrName::Rel)
                         .is_some_and(|rel| is_embedding_rel(&rel)) =>
             {
-                self.rewrite_attributes(buf, base, attrs, &[("href", ValueKind::Url)]);
+                self.rewrite_attributes(buf, base, attrs, &[(AttrName::Href, ValueKind::Url)]);
             }
-            tag::OBJECT => self.rewrite_attributes(buf, base, attrs, &[("data", ValueKind::Url)]),
+            tag::OBJECT => {
+                self.rewrite_attributes(buf, base, attrs, &[(AttrName::Data, ValueKind::Url)])
+            }
             tag::BASE => {
-                if let Some(href) = self.get_attribute(buf, base, attrs, "href") {
+                if let Some(href) = self.get_attribute(buf, base, attrs, AttrName::Href) {
                     self.ctx.set_base(&href, &self.mapper);
                 }
             }
@@ -206,12 +222,16 @@ impl<M: UrlMapper> Handlers<M> {
             tag::STYLE => style_element = t.ns == Namespace::Html,
             _ => {}
         }
-        if has("style") {
-            self.rewrite_attributes(buf, base, attrs, &[("style", ValueKind::Css)]);
+        if has(AttrName::Style) {
+            self.rewrite_attributes(buf, base, attrs, &[(AttrName::Style, ValueKind::Css)]);
         }
         if t.hash == tag::META && !self.header_encoding && !self.encoding_fixed {
             let declared = meta_charset(|name| {
-                self.get_attribute(buf, base, attrs, name)
+                let class = AttrName::classify(name.as_bytes());
+                if class == AttrName::Other {
+                    return None;
+                }
+                self.get_attribute(buf, base, attrs, class)
                     .map(|v| Cow::Owned(v.into_owned()))
             });
             if let Some(encoding) = declared {
@@ -276,7 +296,9 @@ impl<M: UrlMapper> Handlers<M> {
 impl<M: UrlMapper> TagSink for Handlers<M> {
     fn tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         if !t.is_end {
-            self.start_tag(buf, base, t);
+            if t.classes & HANDLED != 0 || t.hash == tag::STYLE {
+                self.start_tag(buf, base, t);
+            }
         } else if t.hash == tag::STYLE {
             self.end_style(buf, base, t.start);
         }

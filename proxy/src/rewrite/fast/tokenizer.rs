@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use memchr::{memchr, memchr2};
 
-use super::tree::{Ambiguous, Feedback, NameHash, Namespace, TagView, TextType, TreeSim};
+use super::tree::{Ambiguous, AttrName, Feedback, NameHash, Namespace, TagView, TextType, TreeSim};
 
 /// One attribute of a tag, by absolute byte offsets.
 #[derive(Clone, Debug)]
@@ -20,6 +20,8 @@ pub(crate) struct AttrSpan {
     pub(crate) name: Range<usize>,
     /// `None` for an attribute written without `=`.
     pub(crate) value: Option<Range<usize>>,
+    /// What the name is, for the handlers and the tree simulator.
+    pub(crate) class: AttrName,
 }
 
 /// A complete tag, by absolute byte offsets.
@@ -31,6 +33,8 @@ pub(crate) struct Tag<'a> {
     pub(crate) is_end: bool,
     pub(crate) hash: NameHash,
     pub(crate) attrs: &'a [AttrSpan],
+    /// The [`AttrName::bit`]s of the classes among `attrs`.
+    pub(crate) classes: u32,
     /// The namespace of a start tag's element (after the tag's own feedback).
     pub(crate) ns: Namespace,
 }
@@ -132,6 +136,31 @@ impl EndTagSearch {
     }
 }
 
+/// The first `needle` in `hay`. Most quoted values (`class="x"`) and gaps between tags
+/// are short: two word-wide checks of the first 16 bytes cost less than setting up
+/// `memchr`.
+#[inline]
+fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let Some(head) = hay.first_chunk::<16>() else {
+        return memchr(needle, hay);
+    };
+    let (lo, hi) = head.split_at(8);
+    for (at, half) in [(0, lo), (8, hi)] {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(half);
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(needle));
+        // The lowest flagged byte is the first zero byte of `x` (higher flags may be
+        // borrows, never lower ones).
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(at + zeros.trailing_zeros() as usize / 8);
+        }
+    }
+    memchr(needle, &hay[16..]).map(|k| k + 16)
+}
+
 fn is_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0C')
 }
@@ -176,6 +205,8 @@ pub(crate) struct Tokenizer {
     name: Range<usize>,
     hash: NameHash,
     attrs: Vec<AttrSpan>,
+    /// [`AttrName::bit`]s of the attributes so far.
+    classes: u32,
     sim: TreeSim,
 }
 
@@ -191,6 +222,7 @@ impl Tokenizer {
             name: 0..0,
             hash: NameHash::NEW,
             attrs: Vec::new(),
+            classes: 0,
             sim: TreeSim::new(),
         }
     }
@@ -205,18 +237,26 @@ impl Tokenizer {
         self.name = name_start..name_start;
         self.hash = NameHash::NEW.update(first);
         self.attrs.clear();
+        self.classes = 0;
     }
 
     fn start_attr(&mut self, at: usize) {
         self.attrs.push(AttrSpan {
             name: at..at,
             value: None,
+            class: AttrName::Other,
         });
     }
 
-    fn end_attr_name(&mut self, at: usize) {
+    /// The name ends at absolute `at`; `buf` (from `base`) holds it whole, as it holds
+    /// the whole unfinished tag.
+    #[inline]
+    fn end_attr_name(&mut self, buf: &[u8], base: usize, at: usize) {
         if let Some(attr) = self.attrs.last_mut() {
             attr.name.end = at;
+            attr.class =
+                AttrName::classify_at(&buf[attr.name.start - base..], at - attr.name.start);
+            self.classes |= attr.class.bit();
         }
     }
 
@@ -251,7 +291,7 @@ impl Tokenizer {
         } else {
             let attrs = self.attrs.iter().map(|a| {
                 (
-                    &buf[a.name.start - base..a.name.end - base],
+                    a.class,
                     a.value.as_ref().map(|v| &buf[v.start - base..v.end - base]),
                 )
             });
@@ -280,6 +320,7 @@ impl Tokenizer {
                 is_end: self.is_end,
                 hash: self.hash,
                 attrs: &self.attrs,
+                classes: self.classes,
                 ns: self.sim.current_ns(),
             },
         );
@@ -352,7 +393,7 @@ impl Tokenizer {
                 }
                 i += 1;
             }
-            self.end_attr_name(base + i);
+            self.end_attr_name(buf, base, base + i);
             let mut b = byte!(i);
             while is_whitespace(b) {
                 i += 1;
@@ -370,7 +411,7 @@ impl Tokenizer {
             match b {
                 b'"' | b'\'' => {
                     i += 1;
-                    let Some(k) = memchr(b, &buf[i..]) else {
+                    let Some(k) = find_byte(b, &buf[i..]) else {
                         return Ok(None);
                     };
                     self.set_attr_value(base + i..base + i + k);
@@ -431,7 +472,7 @@ impl Tokenizer {
         loop {
             match self.state {
                 State::Data => loop {
-                    let Some(k) = memchr(b'<', &buf[i..]) else {
+                    let Some(k) = find_byte(b'<', &buf[i..]) else {
                         return Ok(base + n);
                     };
                     i += k;
@@ -568,25 +609,25 @@ impl Tokenizer {
                     let b = next_byte!();
                     match b {
                         b'=' => {
-                            self.end_attr_name(base + i);
+                            self.end_attr_name(buf, base, base + i);
                             i += 1;
                             self.state = State::BeforeAttrValue;
                             break;
                         }
                         b'/' => {
-                            self.end_attr_name(base + i);
+                            self.end_attr_name(buf, base, base + i);
                             i += 1;
                             self.state = State::SelfClosing;
                             break;
                         }
                         b'>' => {
-                            self.end_attr_name(base + i);
+                            self.end_attr_name(buf, base, base + i);
                             self.emit_tag(buf, base, i, false, sink)?;
                             i += 1;
                             break;
                         }
                         _ if is_whitespace(b) => {
-                            self.end_attr_name(base + i);
+                            self.end_attr_name(buf, base, base + i);
                             i += 1;
                             self.state = State::AfterAttrName;
                             break;
@@ -640,7 +681,7 @@ impl Tokenizer {
                         }
                     }
                 }
-                State::AttrValueQuoted(quote) => match memchr(quote, &buf[i..]) {
+                State::AttrValueQuoted(quote) => match find_byte(quote, &buf[i..]) {
                     Some(k) => {
                         i += k;
                         if let Some(AttrSpan { value: Some(v), .. }) = self.attrs.last_mut() {

@@ -71,6 +71,124 @@ pub(crate) mod tag {
     }
 }
 
+/// The first eight bytes of `name` (zero-padded) as one little-endian word.
+const fn word(name: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < name.len() && i < 8 {
+        w |= (name[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+const SRC: u64 = word(b"src");
+const REL: u64 = word(b"rel");
+const HREF: u64 = word(b"href");
+const TYPE: u64 = word(b"type");
+const DATA: u64 = word(b"data");
+const SIZE: u64 = word(b"size");
+const FACE: u64 = word(b"face");
+const STYLE: u64 = word(b"style");
+const COLOR: u64 = word(b"color");
+const SRCSET: u64 = word(b"srcset");
+const POSTER: u64 = word(b"poster");
+const CHARSET: u64 = word(b"charset");
+const CONTENT: u64 = word(b"content");
+const ENCODING: u64 = word(b"encoding");
+/// `http-equiv` past its first eight bytes is checked apart.
+const HTTP_EQUI: u64 = word(b"http-equi");
+
+/// Attribute names the handlers and the simulator act on, classified once when the
+/// tokenizer ends a name, so that neither compares names per tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum AttrName {
+    Other,
+    Src,
+    Srcset,
+    Href,
+    Rel,
+    Type,
+    Poster,
+    Data,
+    Style,
+    Charset,
+    HttpEquiv,
+    Content,
+    Color,
+    Size,
+    Face,
+    Encoding,
+}
+
+impl AttrName {
+    /// The class of an attribute name as written (ASCII case-insensitive). `name` is
+    /// the name and, when they are at hand, the bytes after it (read as one word):
+    /// `len` says where the name ends.
+    #[inline]
+    pub(crate) fn classify_at(bytes: &[u8], len: usize) -> Self {
+        use AttrName::*;
+        if !(3..=10).contains(&len) {
+            return Other;
+        }
+        let word = match bytes.first_chunk::<8>() {
+            Some(word) => u64::from_le_bytes(*word),
+            None => {
+                let mut word = [0u8; 8];
+                let n = bytes.len().min(8);
+                word[..n].copy_from_slice(&bytes[..n]);
+                u64::from_le_bytes(word)
+            }
+        };
+        let kept = if len >= 8 {
+            !0
+        } else {
+            (1u64 << (8 * len)) - 1
+        };
+        // Setting 0x20 folds ASCII case. Only a letter or its capital gives a lower-case
+        // letter, and only `-` or `\r` gives `-`; `\r` ends a name, so this is exact.
+        let folded = (word | 0x2020_2020_2020_2020) & kept;
+        let class = match (len, folded) {
+            (3, SRC) => Src,
+            (3, REL) => Rel,
+            (4, HREF) => Href,
+            (4, TYPE) => Type,
+            (4, DATA) => Data,
+            (4, SIZE) => Size,
+            (4, FACE) => Face,
+            (5, STYLE) => Style,
+            (5, COLOR) => Color,
+            (6, SRCSET) => Srcset,
+            (6, POSTER) => Poster,
+            (7, CHARSET) => Charset,
+            (7, CONTENT) => Content,
+            (8, ENCODING) => Encoding,
+            (10, HTTP_EQUI) => HttpEquiv,
+            _ => return Other,
+        };
+        if len == 10
+            && !bytes
+                .get(8..10)
+                .is_some_and(|end| end.eq_ignore_ascii_case(b"iv"))
+        {
+            return Other;
+        }
+        class
+    }
+
+    /// [`Self::classify_at`] of a name alone.
+    pub(crate) fn classify(name: &[u8]) -> Self {
+        Self::classify_at(name, name.len())
+    }
+
+    /// This class's bit in a tag's set of attribute classes.
+    #[inline]
+    pub(crate) const fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
 /// How the text after a tag is tokenized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TextType {
@@ -107,7 +225,7 @@ pub(crate) struct TagView<'a, I> {
     pub(crate) hash: NameHash,
     pub(crate) name: &'a [u8],
     pub(crate) self_closing: bool,
-    /// (name, value) pairs in source order; `None` for an attribute without a value.
+    /// (name class, value) pairs in source order; `None` for an attribute without a value.
     pub(crate) attrs: I,
 }
 
@@ -190,7 +308,7 @@ impl TreeSim {
 
     pub(crate) fn start_tag<'a, I>(&mut self, tag: TagView<'a, I>) -> Result<Feedback, Ambiguous>
     where
-        I: Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+        I: Iterator<Item = (AttrName, Option<&'a [u8]>)>,
     {
         self.track_start_tag(tag.hash)?;
         Ok(if tag.hash == tag::SVG {
@@ -234,7 +352,7 @@ impl TreeSim {
 
     fn start_tag_in_foreign_content<'a, I>(&mut self, tag: TagView<'a, I>) -> Feedback
     where
-        I: Iterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+        I: Iterator<Item = (AttrName, Option<&'a [u8]>)>,
     {
         let name = tag.hash;
         if FOREIGN_EXITS.contains(&name) {
@@ -252,10 +370,7 @@ impl TreeSim {
         if name == tag::FONT {
             // `<font>` leaves foreign content only with one of these attributes.
             for (attr, _) in tag.attrs {
-                if [&b"color"[..], b"size", b"face"]
-                    .iter()
-                    .any(|n| attr.eq_ignore_ascii_case(n))
-                {
+                if matches!(attr, AttrName::Color | AttrName::Size | AttrName::Face) {
                     return self.leave();
                 }
             }
@@ -268,7 +383,7 @@ impl TreeSim {
         {
             for (attr, value) in tag.attrs {
                 let Some(value) = value else { continue };
-                if attr.eq_ignore_ascii_case(b"encoding")
+                if attr == AttrName::Encoding
                     && (value.eq_ignore_ascii_case(b"text/html")
                         || value.eq_ignore_ascii_case(b"application/xhtml+xml"))
                 {
@@ -380,6 +495,115 @@ mod tests {
         assert_eq!(start(&mut sim, "style"), Ok(Feedback::None));
         assert_eq!(sim.current_ns(), Namespace::Svg);
         assert_eq!(start(&mut sim, "img"), Ok(Feedback::SetAllowCdata(false)));
+        assert_eq!(sim.current_ns(), Namespace::Html);
+    }
+
+    #[test]
+    fn attribute_names_classify_in_any_case() {
+        let classes = [
+            ("src", AttrName::Src),
+            ("srcset", AttrName::Srcset),
+            ("href", AttrName::Href),
+            ("rel", AttrName::Rel),
+            ("type", AttrName::Type),
+            ("poster", AttrName::Poster),
+            ("data", AttrName::Data),
+            ("style", AttrName::Style),
+            ("charset", AttrName::Charset),
+            ("http-equiv", AttrName::HttpEquiv),
+            ("content", AttrName::Content),
+            ("color", AttrName::Color),
+            ("size", AttrName::Size),
+            ("face", AttrName::Face),
+            ("encoding", AttrName::Encoding),
+        ];
+        for (name, class) in classes {
+            assert_eq!(AttrName::classify(name.as_bytes()), class, "{name}");
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(AttrName::classify(upper.as_bytes()), class, "{upper}");
+            // Alternate case: sRcSeT.
+            let mixed: String = name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert_eq!(AttrName::classify(mixed.as_bytes()), class, "{mixed}");
+        }
+        let near_misses = [
+            "",
+            "s",
+            "sr",
+            "srcse",
+            "srcsets",
+            "styles",
+            "styl",
+            "hre",
+            "hrefs",
+            "rels",
+            "typo",
+            "poste",
+            "datum",
+            "charsets",
+            "contents",
+            "chorset",
+            "http_equiv",
+            "httpequiv",
+            "colour",
+            "sizes",
+            "fac",
+            "encodings",
+            "data-src",
+            "xsrc",
+            "src\0",
+            "s\u{0}c",
+        ];
+        for name in near_misses {
+            assert_eq!(
+                AttrName::classify(name.as_bytes()),
+                AttrName::Other,
+                "{name:?}"
+            );
+        }
+        // The tokenizer classifies a name in place, the bytes after it at hand.
+        assert_eq!(AttrName::classify_at(b"srcset", 3), AttrName::Src);
+        assert_eq!(AttrName::classify_at(b"SRC=x y", 3), AttrName::Src);
+        assert_eq!(
+            AttrName::classify_at(b"http-equiv=", 10),
+            AttrName::HttpEquiv
+        );
+        assert_eq!(AttrName::classify_at(b"http-equix", 10), AttrName::Other);
+        assert_eq!(AttrName::classify_at(b"http-equ", 10), AttrName::Other);
+        assert_eq!(AttrName::classify_at(b"\rhref", 4), AttrName::Other);
+        // Non-letters that equal a letter's byte once 0x20 is set ('R' | 0x20 == 'r').
+        assert_eq!(AttrName::classify(b"s\x12c"), AttrName::Other);
+        assert_eq!(AttrName::classify(b"\xd3rc"), AttrName::Other);
+        assert_eq!(AttrName::classify(b"c\x08arset"), AttrName::Other);
+    }
+
+    #[test]
+    fn font_with_a_presentational_attribute_leaves_svg() {
+        let mut sim = TreeSim::new();
+        assert!(start(&mut sim, "svg").is_ok());
+        let font = |sim: &mut TreeSim, attr| {
+            sim.start_tag(TagView {
+                hash: tag::FONT,
+                name: b"font",
+                self_closing: false,
+                attrs: [(attr, None)].into_iter(),
+            })
+        };
+        assert_eq!(font(&mut sim, AttrName::Other), Ok(Feedback::None));
+        assert_eq!(sim.current_ns(), Namespace::Svg);
+        assert_eq!(
+            font(&mut sim, AttrName::Size),
+            Ok(Feedback::SetAllowCdata(false))
+        );
         assert_eq!(sim.current_ns(), Namespace::Html);
     }
 
