@@ -114,29 +114,21 @@ fn delimiter_counts(s: &str) -> [u32; DELIMITERS.len() + 1] {
     counts
 }
 
-/// Whether `b` is one of [`DELIMITERS`], by comparisons a loop can vectorize.
-#[inline]
-fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t'
-            | b'\n'
-            | b'\r'
-            | b'\x0C'
-            | b'"'
-            | b'\''
-            | b'<'
-            | b'>'
-            | b'`'
-            | b'\\'
-            | b'('
-            | b')'
-    )
-}
-
 fn is_context_safe(original: &str, mapped: &str) -> bool {
-    // The common case, no delimiter at all, in one pass without early exit (vectorized).
-    if !mapped.bytes().fold(false, |any, b| any | is_delimiter(b)) {
+    // The common case, no delimiter at all, in one pass of table loads without early
+    // exit, eight bytes a round.
+    let bytes = mapped.as_bytes();
+    let mut slots = 0u8;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        for &b in word {
+            slots |= DELIMITER_SLOT[usize::from(b)];
+        }
+    }
+    for &b in words.remainder() {
+        slots |= DELIMITER_SLOT[usize::from(b)];
+    }
+    if slots == 0 {
         return true;
     }
     let mapped = delimiter_counts(mapped);
@@ -195,16 +187,13 @@ mod tests {
     }
 
     #[test]
-    fn delimiter_test_agrees_with_the_table() {
-        for b in 0..=255u8 {
-            assert_eq!(is_delimiter(b), DELIMITER_SLOT[usize::from(b)] != 0, "{b}");
-        }
-    }
-
-    #[test]
     fn mapped_urls_gaining_delimiters_are_refused() {
         assert!(is_context_safe("http://a/b c", "http://p/a/b c"));
         assert!(!is_context_safe("http://a/b", "http://p/a/b\""));
         assert!(is_context_safe("http://a/b", "http://p/a/b"));
+        // Past the first eight-byte rounds, and in the remainder.
+        assert!(!is_context_safe("http://a/b", "http://p.example/a/b\\"));
+        assert!(!is_context_safe("http://a/b", "http://p.example/a/b(c"));
+        assert!(is_context_safe("http://a/b(c)", "http://p.example/a/b(c)"));
     }
 }

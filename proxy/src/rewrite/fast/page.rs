@@ -166,6 +166,9 @@ impl<M: UrlMapper> Handlers<M> {
         self.rewrites += u64::from(n);
     }
 
+    /// Out of line: most tags never get here, and inlined it would make every tag pay
+    /// for saving the registers it needs.
+    #[inline(never)]
     fn start_tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         let attrs = t.attrs;
         let has = |class: AttrName| t.classes & class.bit() != 0;
@@ -272,6 +275,7 @@ impl<M: UrlMapper> Handlers<M> {
     }
 
     /// `</style>` starting at `end`: the held text is rewritten whole.
+    #[inline(never)]
     fn end_style(&mut self, buf: &[u8], base: usize, end: usize) {
         let Some(from) = self.style_from.take() else {
             return;
@@ -294,6 +298,7 @@ impl<M: UrlMapper> Handlers<M> {
 }
 
 impl<M: UrlMapper> TagSink for Handlers<M> {
+    #[inline]
     fn tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         if !t.is_end {
             if t.classes & HANDLED != 0 || t.hash == tag::STYLE {

@@ -126,7 +126,7 @@ impl AttrName {
     /// The class of an attribute name as written (ASCII case-insensitive). `name` is
     /// the name and, when they are at hand, the bytes after it (read as one word):
     /// `len` says where the name ends.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn classify_at(bytes: &[u8], len: usize) -> Self {
         use AttrName::*;
         if !(3..=10).contains(&len) {
@@ -306,7 +306,24 @@ impl TreeSim {
         self.current
     }
 
+    /// The common case inline: an HTML tag outside `<select>` and `<frameset>` that
+    /// enters no foreign content changes nothing but the text type.
+    #[inline]
     pub(crate) fn start_tag<'a, I>(&mut self, tag: TagView<'a, I>) -> Result<Feedback, Ambiguous>
+    where
+        I: Iterator<Item = (AttrName, Option<&'a [u8]>)>,
+    {
+        if matches!(self.guard, Guard::Default)
+            && self.current == Namespace::Html
+            && !matches!(tag.hash, tag::SVG | tag::MATH | tag::SELECT | tag::FRAMESET)
+        {
+            return Ok(text_type_adjustment(tag.hash));
+        }
+        self.start_tag_in_general(tag)
+    }
+
+    #[inline(never)]
+    fn start_tag_in_general<'a, I>(&mut self, tag: TagView<'a, I>) -> Result<Feedback, Ambiguous>
     where
         I: Iterator<Item = (AttrName, Option<&'a [u8]>)>,
     {
@@ -322,7 +339,21 @@ impl TreeSim {
         })
     }
 
+    /// The common case inline: in HTML outside foreign content and `<select>`, an end
+    /// tag changes nothing.
+    #[inline]
     pub(crate) fn end_tag(&mut self, hash: NameHash, name: &[u8]) -> Feedback {
+        if matches!(self.guard, Guard::Default)
+            && self.current == Namespace::Html
+            && self.ns_stack.len() < 2
+        {
+            return Feedback::None;
+        }
+        self.end_tag_in_general(hash, name)
+    }
+
+    #[inline(never)]
+    fn end_tag_in_general(&mut self, hash: NameHash, name: &[u8]) -> Feedback {
         self.track_end_tag(hash);
         if self.current == Namespace::Html {
             let len = self.ns_stack.len();
