@@ -67,12 +67,13 @@ impl<T: UrlMapper + ?Sized> UrlMapper for Box<T> {
 /// canonicalised (case folded, `%`-decoded, IDNA-mapped) before it is compared, so any
 /// value with `%` or a non-ASCII byte may.
 pub(crate) fn may_name_host<'h>(value: &[u8], hosts: impl IntoIterator<Item = &'h str>) -> bool {
-    if !value.is_ascii() || memchr::memchr(b'%', value).is_some() {
-        return true;
-    }
+    // A value that names a host (the common case on pages worth rewriting) answers
+    // before the whole of it is checked for other bytes.
     hosts
         .into_iter()
         .any(|host| contains_ignore_ascii_case(value, host.as_bytes()))
+        || !value.is_ascii()
+        || memchr::memchr(b'%', value).is_some()
 }
 
 /// Whether `needle` occurs in `hay`, ASCII case ignored.
@@ -170,14 +171,15 @@ impl UrlMapper for EmbeddedMapper {
         let Some((prefix, authority, rest)) = split_authority(url) else {
             return false;
         };
-        if authority.contains('@')
-            || !self
-                .origin_hosts
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(authority))
+        if !self
+            .origin_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(authority))
+            || authority.contains('@')
         {
             return false;
         }
+        out.reserve(prefix.len() + self.partner_host.len() + authority.len() + rest.len() + 2);
         out.push_str(prefix);
         out.push_str(&self.partner_host);
         out.push('/');
