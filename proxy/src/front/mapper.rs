@@ -61,3 +61,90 @@ impl UrlMapper for FrontMapper {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use broker_config::Name;
+    use origin_map::{OffloadHosts, PartnerForm};
+    use prometheus_client::metrics::counter::Counter;
+
+    use super::*;
+    use crate::front::sites::OffloadGroup;
+
+    /// A page's mapper offloading `hosts` (one group) to an embedded-form partner, or
+    /// to no partner when `picked` is false.
+    fn mapper(hosts: &[&str], picked: bool) -> FrontMapper {
+        let partner = PartnerRoute {
+            name: Name::new("g").expect("a valid name"),
+            form: PartnerForm::embedded("foo.cdn-g.example").expect("a valid form"),
+            form_kind: "embedded",
+            form_digest: 0,
+            rewrites: Counter::default(),
+            pages: Counter::default(),
+        };
+        let partners: Arc<[PartnerRoute]> = Arc::from(vec![partner]);
+        let group = OffloadGroup {
+            plan_keys: Vec::new(),
+            hosts: OffloadHosts::new(hosts).expect("valid hosts"),
+            digest: 0,
+        };
+        FrontMapper {
+            customer: Arc::new(CustomerRoute {
+                groups: vec![group],
+            }),
+            tally: Arc::new(RewriteTally::new(Arc::clone(&partners))),
+            partners,
+            picks: vec![picked.then_some(0)],
+            page: Scheme::Http,
+        }
+    }
+
+    /// The prefilter's answer, checked against the mapper: `false` must mean no URL of
+    /// the value maps.
+    fn may_map(m: &FrontMapper, value: &str) -> bool {
+        let may = m.may_map(value.as_bytes());
+        let mut out = String::new();
+        assert!(
+            may || !m.map_url(value, &mut out),
+            "{value}: maps, prefilter says no"
+        );
+        may
+    }
+
+    #[test]
+    fn prefilter_looks_for_the_offloaded_host_names() {
+        let m = mapper(&["img.xyz.com", "img.xyz.com:8080"], true);
+        assert!(may_map(&m, "http://img.xyz.com/a"));
+        let mut out = String::new();
+        assert!(
+            m.map_url("//IMG.XYZ.com:8080/a", &mut out),
+            "the mapper maps"
+        );
+        assert!(may_map(&m, "//IMG.XYZ.com:8080/a"));
+        assert!(may_map(&m, "http://img.xyz.com.:80/a"));
+        // Spellings that canonicalise to the host without naming it.
+        assert!(may_map(&m, "http://img%2Exyz.com/a"));
+        assert!(may_map(&m, "http://\u{0130}mg.xyz.com/a"));
+        assert!(!may_map(&m, "http://www.xyz.com/img.xyz/com"));
+        assert!(!may_map(&m, "//cdn.example/a 1x, //cdn.example/b 2x"));
+    }
+
+    #[test]
+    fn prefilter_passes_everything_with_an_ip_literal_offloaded() {
+        let m = mapper(&["img.xyz.com", "127.0.0.1"], true);
+        // Other spellings of 127.0.0.1 map.
+        let mut out = String::new();
+        assert!(m.map_url("http://0x7f.1/a", &mut out), "the mapper maps");
+        assert!(may_map(&m, "http://2130706433/a"));
+        assert!(may_map(&m, "http://0x7f.1/a"));
+        assert!(may_map(&m, "http://other.example/a"));
+    }
+
+    #[test]
+    fn prefilter_ignores_groups_without_a_partner() {
+        let m = mapper(&["img.xyz.com"], false);
+        assert!(!may_map(&m, "http://img.xyz.com/a"));
+        let m = mapper(&["127.0.0.1"], false);
+        assert!(!may_map(&m, "http://127.0.0.1/a"));
+    }
+}
