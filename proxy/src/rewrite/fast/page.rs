@@ -301,7 +301,13 @@ impl<M: UrlMapper> TagSink for Handlers<M> {
     #[inline]
     fn tag(&mut self, buf: &[u8], base: usize, t: &Tag<'_>) {
         if !t.is_end {
-            if t.classes & HANDLED != 0 || t.hash == tag::STYLE {
+            // `href` counts on `<link>` and `<base>` only: most are links of `<a>`.
+            let classes = if t.hash == tag::LINK || t.hash == tag::BASE {
+                t.classes
+            } else {
+                t.classes & !AttrName::Href.bit()
+            };
+            if classes & HANDLED != 0 || t.hash == tag::STYLE {
                 self.start_tag(buf, base, t);
             }
         } else if t.hash == tag::STYLE {
