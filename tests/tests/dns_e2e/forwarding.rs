@@ -62,26 +62,43 @@ async fn relay_to_a_silent_server_gets_servfail() {
     e.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn triangle_makes_the_partner_answer_the_client_directly() {
-    let p = partner().await;
+/// An engine on `listen` whose r.example goes by `T:` to `server_ip` at `forward_port`;
+/// `None` (after checking the refusal) where this process may not open raw sockets.
+async fn triangle_engine(
+    listen: std::net::SocketAddr,
+    forward_port: u16,
+    server_ip: &str,
+) -> Option<TestEngine> {
     let e = TestEngine::start_with(Setup {
-        forward_port: p.dns.port(),
+        forward_port,
         triangle: true,
+        dns_listen: listen,
         ..Default::default()
     })
     .await;
-    let tx = "ADD CVG t { DEFAULT, [1 = T:(ns.partner.example 127.0.0.1);]; }!\nADD CST r.example { t; }!\nEND\n";
-    let reply = e.transact(tx).await;
+    let tx = format!(
+        "ADD CVG t {{ DEFAULT, [1 = T:(ns.partner.example {server_ip});]; }}!\nADD CST r.example {{ t; }}!\nEND\n"
+    );
+    let reply = e.transact(&tx).await;
     if broker_dns::triangle::Triangle::open().is_err() {
         // No CAP_NET_RAW here: the engine must refuse rather than answer wrongly.
         assert!(
             reply.starts_with("ERR") && reply.contains("raw sockets"),
             "{reply}"
         );
-        return;
+        return None;
     }
     assert_eq!(reply, "OK 1\n");
+    Some(e)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triangle_makes_the_partner_answer_the_client_directly() {
+    let p = partner().await;
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let Some(e) = triangle_engine(listen, p.dns.port(), "127.0.0.1").await else {
+        return;
+    };
     let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     client
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -122,24 +139,10 @@ async fn triangle_over_ipv6_forges_the_clients_address_and_port() {
         return;
     };
     let server_addr = server.local_addr().unwrap();
-    let e = TestEngine::start_with(Setup {
-        forward_port: server_addr.port(),
-        triangle: true,
-        dns_listen: "[::1]:0".parse().unwrap(),
-        ..Default::default()
-    })
-    .await;
-    let tx = "ADD CVG t { DEFAULT, [1 = T:(ns.partner.example ::1);]; }!\nADD CST r.example { t; }!\nEND\n";
-    let reply = e.transact(tx).await;
-    if broker_dns::triangle::Triangle::open().is_err() {
-        // No CAP_NET_RAW here: the engine must refuse rather than answer wrongly.
-        assert!(
-            reply.starts_with("ERR") && reply.contains("raw sockets"),
-            "{reply}"
-        );
+    let listen = "[::1]:0".parse().unwrap();
+    let Some(e) = triangle_engine(listen, server_addr.port(), "::1").await else {
         return;
-    }
-    assert_eq!(reply, "OK 1\n");
+    };
     let client = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
     let client_addr = client.local_addr().unwrap();
     let mut q = hickory_proto::op::Message::query();
