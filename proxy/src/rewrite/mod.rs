@@ -56,8 +56,8 @@ use url::Url;
 
 pub use content_type::{ContentKind, ContentType};
 pub use error::RewriteError;
-pub use mapper::{EmbeddedMapper, UrlMapper};
 pub(crate) use mapper::may_name_host;
+pub use mapper::{EmbeddedMapper, UrlMapper};
 pub use plan::{Edit, Replay, RewritePlan};
 
 use css_stream::CssStream;
