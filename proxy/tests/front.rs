@@ -8,6 +8,8 @@ mod conditional;
 mod encodings;
 #[path = "front/faults.rs"]
 mod faults;
+#[path = "front/plan_front.rs"]
+mod plan_front;
 #[path = "front/plans.rs"]
 mod plans;
 #[path = "front/rewriting.rs"]

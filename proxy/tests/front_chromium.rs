@@ -5,16 +5,17 @@
 //! closed port: an image left unrewritten cannot load. The page's own script records,
 //! after `load`, whether each image loaded and from where; `--dump-dom` hands that back.
 
+#[path = "front/plan_front.rs"]
+mod plan_front;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
-use broker_policy::live::LivePlan;
 use broker_proxy::edge::{Edge, EdgeListeners, EdgeSettings, Regions};
-use broker_proxy::front::{Front, FrontListeners, FrontSettings};
+use broker_proxy::front::FrontSettings;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -23,6 +24,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::plan_front::PlanFiles;
 
 /// A 1×1 transparent GIF.
 const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
@@ -105,17 +108,12 @@ async fn front(origin: SocketAddr, stop: CancellationToken) -> SocketAddr {
          origin = {{ \"www.xyz.com\" = \"http://{origin}\" }}\n"
     );
     let d = Deployment::parse(&text, "c.toml".as_ref()).unwrap();
-    let files = AgentFiles::parse(
-        "ADD REG LOCAL { 127.0.0.0, 8; }!",
-        "ADD CDN C:400000 {A:127.0.0.1} [ DEFAULT:90; ]! ADD CDN G:400000 {A:127.0.0.2} [ LOCAL:90; ]!",
-        "ADD CST img.xyz.com [ C; G; ]!",
-    )
-    .unwrap();
-    let plan = LivePlan::from_agent_files(&files).unwrap().shared();
-    let front = Arc::new(Front::new(&d, plan, FrontSettings::default()).unwrap());
-    let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
-        .await
-        .unwrap();
+    let files = PlanFiles {
+        regions: "ADD REG LOCAL { 127.0.0.0, 8; }!",
+        cdns: "ADD CDN C:400000 {A:127.0.0.1} [ DEFAULT:90; ]! ADD CDN G:400000 {A:127.0.0.2} [ LOCAL:90; ]!",
+        customers: "ADD CST img.xyz.com [ C; G; ]!",
+    };
+    let (front, listeners) = plan_front::bind(&d, &files, FrontSettings::default()).await;
     let addr = listeners.http_addr();
     tokio::spawn(broker_proxy::front::run(listeners, front, stop));
     addr

@@ -3,18 +3,18 @@
 //! binary run again with `--ignored --exact proxy_child`) so that its VmRSS is its own.
 //! `FRONT_MEMORY_MB` changes the page size (default 1024).
 
+#[path = "front/plan_front.rs"]
+mod plan_front;
+
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
-use broker_policy::live::LivePlan;
-use broker_proxy::front::{Front, FrontListeners, FrontSettings, run};
+use broker_proxy::front::{FrontSettings, run};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty};
@@ -22,6 +22,8 @@ use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::plan_front::PlanFiles;
 
 const ORIGIN_ENV: &str = "FRONT_MEMORY_ORIGIN";
 const LIMIT_KB: u64 = 64 * 1024;
@@ -185,17 +187,12 @@ fn proxy_child() {
              origin = {{ \"www.xyz.com\" = \"http://{origin}\" }}\n"
         );
         let d = Deployment::parse(&text, "c.toml".as_ref()).unwrap();
-        let files = AgentFiles::parse(
-            "ADD REG OFFLOAD { 10.1.0.0, 16; }!",
-            "ADD CDN C:400000 {A:127.0.0.1} [ DEFAULT:90; ]! ADD CDN G:400000 {A:127.0.0.2} [ OFFLOAD:90; ]!",
-            "ADD CST img.xyz.com [ C; G; ]!",
-        )
-        .unwrap();
-        let plan = LivePlan::from_agent_files(&files).unwrap().shared();
-        let front = Arc::new(Front::new(&d, plan, FrontSettings::default()).unwrap());
-        let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
-            .await
-            .unwrap();
+        let files = PlanFiles {
+            regions: "ADD REG OFFLOAD { 10.1.0.0, 16; }!",
+            cdns: "ADD CDN C:400000 {A:127.0.0.1} [ DEFAULT:90; ]! ADD CDN G:400000 {A:127.0.0.2} [ OFFLOAD:90; ]!",
+            customers: "ADD CST img.xyz.com [ C; G; ]!",
+        };
+        let (front, listeners) = plan_front::bind(&d, &files, FrontSettings::default()).await;
         println!("proxy {}", listeners.http_addr());
         run(listeners, front, tokio_util::sync::CancellationToken::new()).await;
     });

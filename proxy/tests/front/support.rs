@@ -7,10 +7,8 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use broker_config::AgentFiles;
 use broker_config::deploy::Deployment;
-use broker_policy::live::LivePlan;
-use broker_proxy::front::{Front, FrontListeners, FrontSettings, run};
+use broker_proxy::front::{FrontSettings, run};
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
@@ -20,6 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
+
+use crate::plan_front::{self, PlanFiles};
 
 /// Bodies the test origin sends.
 pub(crate) type TestBody = BoxBody<Bytes, Infallible>;
@@ -166,12 +166,12 @@ pub(crate) struct Proxy {
 
 /// Starts the front proxy of `d` with the test plan.
 pub(crate) async fn start(d: &Deployment, settings: FrontSettings) -> Proxy {
-    let files = AgentFiles::parse(REGIONS, CDNS, CUSTOMERS).unwrap();
-    let plan = LivePlan::from_agent_files(&files).unwrap().shared();
-    let front = Arc::new(Front::new(d, plan, settings).unwrap());
-    let listeners = FrontListeners::bind(&front, d.proxy.as_ref().unwrap())
-        .await
-        .unwrap();
+    let files = PlanFiles {
+        regions: REGIONS,
+        cdns: CDNS,
+        customers: CUSTOMERS,
+    };
+    let (front, listeners) = plan_front::bind(d, &files, settings).await;
     let stop = CancellationToken::new();
     Proxy {
         addr: listeners.http_addr(),
