@@ -7,135 +7,49 @@
 
 #[path = "support/demo_ports.rs"]
 mod demo_ports;
+#[path = "support/demo_process.rs"]
+mod demo_process;
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Start-up in a debug build draws every picture first: allow for a slow machine.
-const READY_WITHIN: Duration = Duration::from_secs(120);
+use demo_process::DemoProcess;
 
-/// The running demo; killed when dropped (a failing assertion leaves nothing behind).
-struct Demo {
-    child: Child,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    banner: Vec<String>,
+/// Starts the demo on a free port range and waits for its `demo ready` line.
+fn start_demo() -> DemoProcess {
+    let (demo, ()) = DemoProcess::start(|base| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cdnbroker"));
+        command.args(["demo", "--port-base", &base.to_string()]);
+        (command, ())
+    });
+    demo
 }
 
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The banner's commands (the lines after `try:` that are not comments).
+fn commands(banner: &[String]) -> Vec<&str> {
+    banner
+        .iter()
+        .skip_while(|l| *l != "try:")
+        .skip(1)
+        .map(|l| l.trim())
+        .filter(|l| !l.starts_with('#'))
+        .collect()
 }
 
-impl Demo {
-    /// Starts the demo on a free range and waits for its `demo ready` line; a base taken
-    /// meanwhile by someone else (the demo exits at once) means another try.
-    fn start() -> Self {
-        for base in demo_ports::free_bases() {
-            if let Some(demo) = Self::try_start(base) {
-                return demo;
-            }
-        }
-        panic!("could not start the demo on a free port range");
-    }
-
-    fn try_start(base: u16) -> Option<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
-            .args(["demo", "--port-base", &base.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().unwrap();
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut demo = Self {
-            child,
-            lines,
-            stderr,
-            banner: Vec::new(),
-        };
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            match demo.next_line(deadline) {
-                Some(line) if line == "demo ready" => return Some(demo),
-                Some(line) => demo.banner.push(line),
-                None => {
-                    let err = demo.stderr.lock().unwrap().clone();
-                    if err.contains("in use") {
-                        return None; // someone took a port of the range: try another
-                    }
-                    panic!(
-                        "demo not ready; stdout:\n{}\nstderr:\n{err}",
-                        demo.banner.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// The next stdout line, or `None` when the demo closed stdout or `deadline` passed.
-    fn next_line(&self, deadline: Instant) -> Option<String> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        // Timeout or the demo's stdout closed: either way, no line.
-        self.lines.recv_timeout(left).ok()
-    }
-
-    /// The banner's commands (the lines after `try:` that are not comments).
-    fn commands(&self) -> Vec<&str> {
-        self.banner
-            .iter()
-            .skip_while(|l| *l != "try:")
-            .skip(1)
-            .map(|l| l.trim())
-            .filter(|l| !l.starts_with('#'))
-            .collect()
-    }
-
-    /// The address of a banner row such as `G edge   http://127.0.0.1:10090 ...`.
-    fn row_addr(&self, label: &str) -> String {
-        let line = self
-            .banner
-            .iter()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("no {label:?} row in:\n{}", self.banner.join("\n")));
-        let word = line.trim_start()[label.len()..]
-            .split_whitespace()
-            .next()
-            .unwrap();
-        word.trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .trim_end_matches('/')
-            .to_owned()
-    }
+/// The address of a banner row such as `G edge   http://127.0.0.1:10090 ...`.
+fn row_addr(banner: &[String], label: &str) -> String {
+    let line = banner
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} row in:\n{}", banner.join("\n")));
+    let word = line.trim_start()[label.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap();
+    word.trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// One line of the page's report: `img|bg <id> ok|failed <w>x<h> <url>`.
@@ -228,14 +142,14 @@ fn sh(command: &str) -> String {
 
 #[test]
 fn a_browser_gets_every_image_from_g_or_c_and_g_reports_the_load() {
-    let demo = Demo::start();
+    let demo = start_demo();
     let banner = demo.banner.join("\n");
     assert!(
         !banner.contains("not running"),
         "a role of the demo did not start:\n{banner}"
     );
-    let edge = demo.row_addr("G edge");
-    let commands = demo.commands();
+    let edge = row_addr(&demo.banner, "G edge");
+    let commands = commands(&demo.banner);
     let browsers: Vec<&&str> = commands
         .iter()
         .filter(|c| c.starts_with("chromium "))
@@ -353,9 +267,5 @@ fn a_browser_gets_every_image_from_g_or_c_and_g_reports_the_load() {
     assert!(stopped, "no 'demo stopped' line");
     let mut demo = demo;
     let status = demo.child.wait().unwrap();
-    assert!(
-        status.success(),
-        "{status}: {}",
-        demo.stderr.lock().unwrap()
-    );
+    assert!(status.success(), "{status}: {}", demo.stderr());
 }

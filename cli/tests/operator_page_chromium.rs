@@ -16,9 +16,11 @@
 
 #[path = "support/demo_ports.rs"]
 mod demo_ports;
+#[path = "support/demo_process.rs"]
+mod demo_process;
 
 use std::collections::VecDeque;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::process::CommandExt as _;
@@ -29,89 +31,39 @@ use std::time::{Duration, Instant};
 use broker_config::deploy::Deployment;
 use serde_json::{Value, json};
 
-/// Start-up in a debug build draws every picture first: allow for a slow machine.
-const READY_WITHIN: Duration = Duration::from_secs(120);
+use demo_process::DemoProcess;
+
 /// How long one browser condition or protocol answer may take.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The demo, run from its written configuration; killed when dropped.
+/// The demo, run from its written configuration.
 struct Demo {
-    child: Child,
+    _process: DemoProcess,
     dir: tempfile::TempDir,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Demo {
     fn start() -> Self {
-        for base in demo_ports::free_bases() {
-            if let Some(demo) = Self::try_start(base) {
-                return demo;
-            }
-        }
-        panic!("could not start the demo on a free port range");
-    }
-
-    fn try_start(base: u16) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = env!("CARGO_BIN_EXE_cdnbroker");
-        let written = Command::new(bin)
-            .args(["demo", "--port-base", &base.to_string(), "--write-config"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(written.status.success(), "{written:?}");
-        let mut child = Command::new(bin)
-            .arg("demo")
-            .arg("--config")
-            .arg(dir.path().join("demo.toml"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in stdout.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
+        let (process, dir) = DemoProcess::start(|base| {
+            let dir = tempfile::tempdir().unwrap();
+            let bin = env!("CARGO_BIN_EXE_cdnbroker");
+            let written = Command::new(bin)
+                .args(["demo", "--port-base", &base.to_string(), "--write-config"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(written.status.success(), "{written:?}");
+            let mut command = Command::new(bin);
+            command
+                .arg("demo")
+                .arg("--config")
+                .arg(dir.path().join("demo.toml"));
+            (command, dir)
         });
-        let mut stderr = child.stderr.take().unwrap();
-        let (etx, errors) = channel();
-        std::thread::spawn(move || {
-            let mut all = String::new();
-            let _ = stderr.read_to_string(&mut all);
-            let _ = etx.send(all);
-        });
-        let deadline = Instant::now() + READY_WITHIN;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) if line == "demo ready" => break,
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let err = errors.recv_timeout(WAIT).unwrap_or_default();
-                    if err.contains("in use") {
-                        return None; // someone took a port of the range: try another
-                    }
-                    panic!("demo not ready: {err}");
-                }
-            }
+        Self {
+            _process: process,
+            dir,
         }
-        // Keep draining stdout so the demo never blocks on it.
-        std::thread::spawn(move || while lines.recv().is_ok() {});
-        Some(Self { child, dir })
     }
 
     fn c(&self) -> Deployment {
