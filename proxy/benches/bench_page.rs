@@ -10,6 +10,11 @@
 //! Shared by `benches/rewrite.rs` and `examples/rewrite_bench.rs` (for `bench/proxy`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use broker_proxy::rewrite::{
+    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, RewriteOptions,
+};
 
 /// The offloaded host of the bench page.
 pub(crate) const HOST: &str = "img.xyz.com";
@@ -17,6 +22,29 @@ pub(crate) const HOST: &str = "img.xyz.com";
 pub(crate) const PARTNER: &str = "foo.cdn-g.example";
 /// The source page in the shared test data.
 pub(crate) const SOURCE: &str = "newspaper4k__spanish_article.html";
+
+/// Rewrites `page` (served as `content_type`) with `engine`, fed in `chunk`-byte pieces:
+/// the output length and the URLs rewritten.
+pub(crate) fn rewrite_in_chunks(
+    page: &[u8],
+    content_type: &str,
+    mapper: &Arc<EmbeddedMapper>,
+    engine: HtmlEngine,
+    chunk: usize,
+) -> (usize, u64) {
+    let mut rewriter = PageRewriter::with_engine(
+        ContentType::parse(content_type),
+        Arc::clone(mapper),
+        RewriteOptions::default(),
+        engine,
+    );
+    let mut len = 0;
+    for piece in page.chunks(chunk) {
+        len += rewriter.write(piece).len();
+    }
+    len += rewriter.finish().len();
+    (len, rewriter.rewritten_urls())
+}
 
 /// The shared test data folder (`../shared/data/html` from the workspace).
 pub(crate) fn data_dir() -> PathBuf {

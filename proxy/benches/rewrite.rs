@@ -21,9 +21,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use broker_proxy::rewrite::{
-    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, RewriteOptions,
-};
+use broker_proxy::rewrite::{EmbeddedMapper, HtmlEngine};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const PAGE: &str = "newspaper4k__spanish_article.html";
@@ -37,32 +35,14 @@ fn page() -> Option<Vec<u8>> {
         .ok()
 }
 
+/// The lol_html engine on `page` in 1 KiB chunks: the output length.
 fn rewrite(page: &[u8], content_type: &str, mapper: &Arc<EmbeddedMapper>) -> usize {
-    let mut rewriter = PageRewriter::with_engine(
-        ContentType::parse(content_type),
-        Arc::clone(mapper),
-        RewriteOptions::default(),
-        HtmlEngine::LolHtml,
-    );
-    let mut len = 0;
-    for chunk in page.chunks(1024) {
-        len += rewriter.write(chunk).len();
-    }
-    len + rewriter.finish().len()
+    bench_page::rewrite_in_chunks(page, content_type, mapper, HtmlEngine::LolHtml, 1024).0
 }
 
+/// `engine` on an HTML `page` in 1 KiB chunks: the output length.
 fn rewrite_with(page: &[u8], mapper: &Arc<EmbeddedMapper>, engine: HtmlEngine) -> usize {
-    let mut rewriter = PageRewriter::with_engine(
-        ContentType::parse("text/html; charset=utf-8"),
-        Arc::clone(mapper),
-        RewriteOptions::default(),
-        engine,
-    );
-    let mut len = 0;
-    for chunk in page.chunks(1024) {
-        len += rewriter.write(chunk).len();
-    }
-    len + rewriter.finish().len()
+    bench_page::rewrite_in_chunks(page, "text/html; charset=utf-8", mapper, engine, 1024).0
 }
 
 /// Issue 4's bench page (~150 KB, ~190 offloaded URLs, see `bench_page.rs`): the fast

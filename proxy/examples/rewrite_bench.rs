@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_proxy::rewrite::{
-    ContentType, EmbeddedMapper, HtmlEngine, PageRewriter, Replay, RewriteOptions, RewritePlan,
+    EmbeddedMapper, HtmlEngine, PageRewriter, Replay, RewriteOptions, RewritePlan,
 };
 use bytes::Bytes;
 
@@ -53,24 +53,14 @@ fn replay(chunks: &[Bytes], plan: &Arc<RewritePlan>) -> usize {
     len + replay.finish().len()
 }
 
+/// The page as the proxy serves it, rewritten by `engine` in `chunk`-byte pieces.
 fn rewrite(
     page: &[u8],
     mapper: &Arc<EmbeddedMapper>,
     engine: HtmlEngine,
     chunk: usize,
 ) -> (usize, u64) {
-    let mut rewriter = PageRewriter::with_engine(
-        ContentType::parse("text/html; charset=utf-8"),
-        Arc::clone(mapper),
-        RewriteOptions::default(),
-        engine,
-    );
-    let mut len = 0;
-    for piece in page.chunks(chunk) {
-        len += rewriter.write(piece).len();
-    }
-    len += rewriter.finish().len();
-    (len, rewriter.rewritten_urls())
+    bench_page::rewrite_in_chunks(page, "text/html; charset=utf-8", mapper, engine, chunk)
 }
 
 /// Runs `case` on `page` over and over for `seconds`; returns MB/s of input.
