@@ -244,14 +244,11 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let key = document_url.as_ref().and_then(|url| {
-        let coding = format!("{from:?}");
-        front.plans.key(
-            url.as_str(),
-            origin_etag.as_deref(),
-            content_type,
-            &coding,
-            &tag,
-        )
+        let coding = from.token().unwrap_or("identity");
+        let etag = origin_etag.as_deref();
+        front
+            .plans
+            .key(url.as_str(), etag, content_type, coding, &tag)
     });
     let recorded = key.as_ref().and_then(|k| front.plans.get(k));
     let rewriting = match (key, recorded) {
