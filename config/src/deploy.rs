@@ -55,6 +55,48 @@ pub struct Deployment {
     pub customers: Vec<Customer>,
     /// `[edge]`: the partner edge role (granting side).
     pub edge: Option<EdgeRole>,
+    /// `[cluster]`: joins every role of the file to an etcd cluster (many hosts, one plan).
+    pub cluster: Option<ClusterRole>,
+}
+
+/// `[cluster] lease_s` when the file gives none (seconds).
+pub const DEFAULT_LEASE_S: u64 = 5;
+/// The range of `[cluster] lease_s`.
+pub const LEASE_S: std::ops::RangeInclusive<u64> = 2..=60;
+
+/// `[cluster]`: where the shared store is and how this process takes part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterRole {
+    /// etcd client endpoints (`http://` or `https://`, host and port, no path), tried in
+    /// order.
+    pub etcd: Vec<HttpUrl>,
+    /// Key prefix of this CDN's state, no trailing `/`; `/cdnbroker/<node.name>` when the
+    /// file gives none.
+    pub prefix: String,
+    /// The leader's lease and members' liveness.
+    pub lease: Duration,
+    /// The address other hosts reach this process at (for a wildcard listen address).
+    pub advertise: Option<UrlHost>,
+    /// Trust roots of `https://` endpoints; `None`: the system's.
+    pub ca: Option<PathBuf>,
+    /// etcd authentication: the user and the file holding its password.
+    pub auth: Option<EtcdAuth>,
+}
+
+/// `[cluster] user` and `password_file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdAuth {
+    /// The etcd user.
+    pub user: String,
+    /// The file whose first line is the password (never written in the TOML).
+    pub password_file: PathBuf,
+}
+
+impl ClusterRole {
+    /// The default prefix for a CDN named `node`.
+    pub fn default_prefix(node: &Name) -> String {
+        format!("/cdnbroker/{node}")
+    }
 }
 
 /// `[node]`.
@@ -318,6 +360,12 @@ impl Deployment {
         }
         for p in &self.partners {
             files.extend(p.ca.as_deref().map(|ca| ("partner.ca", ca)));
+        }
+        if let Some(cluster) = &self.cluster {
+            files.extend(cluster.ca.as_deref().map(|ca| ("cluster.ca", ca)));
+            if let Some(auth) = &cluster.auth {
+                files.push(("cluster.password_file", &auth.password_file));
+            }
         }
         if let Some(edge) = &self.edge {
             if let Some(tls) = &edge.tls {

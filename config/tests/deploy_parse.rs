@@ -311,3 +311,57 @@ fn input_files_lists_what_is_read_at_start() {
         ]
     );
 }
+
+#[test]
+fn cluster_table_parses_with_defaults() {
+    let d = parse(
+        "[node]\nname = \"C\"\n[cluster]\netcd = [\"http://127.0.0.1:2379\", \"https://etcd2.example:2379\"]\n",
+    );
+    let c = d.cluster.unwrap();
+    assert_eq!(c.etcd.len(), 2);
+    assert_eq!(c.etcd[1].scheme, Scheme::Https);
+    assert_eq!(c.prefix, "/cdnbroker/C");
+    assert_eq!(c.lease.as_secs(), 5);
+    assert!(c.advertise.is_none() && c.ca.is_none() && c.auth.is_none());
+}
+
+#[test]
+fn cluster_table_takes_every_key_of_the_spec() {
+    let d = parse(concat!(
+        "[node]\nname = \"C\"\n[cluster]\n",
+        "etcd = [\"http://127.0.0.1:2379\"]\nprefix = \"/cdn/C\"\nlease_s = 9\n",
+        "advertise = \"127.0.0.7\"\nca = \"etcd-ca.pem\"\nuser = \"cdnbroker\"\n",
+        "password_file = \"etcd.pass\"\n",
+    ));
+    let c = d.cluster.unwrap();
+    assert_eq!(c.prefix, "/cdn/C");
+    assert_eq!(c.lease.as_secs(), 9);
+    assert_eq!(c.advertise.unwrap().to_string(), "127.0.0.7");
+    assert_eq!(c.ca.as_deref(), Some(Path::new("conf/etcd-ca.pem")));
+    let auth = c.auth.unwrap();
+    assert_eq!(auth.user, "cdnbroker");
+    assert_eq!(auth.password_file, Path::new("conf/etcd.pass"));
+}
+
+#[test]
+fn cluster_mistakes_are_reported_at_their_place() {
+    let text = concat!(
+        "[node]\nname = \"C\"\n[cluster]\n",
+        "etcd = [\"etcd:2379\", \"http://a:2379/v3\"]\n",
+        "prefix = \"cdn/\"\nlease_s = 1\nuser = \"u\"\nwhat = 1\n",
+    );
+    let errs = errors(text);
+    let at = |prefix: &str| errs.iter().any(|e| e.starts_with(prefix));
+    assert!(at("8:1:"), "unknown key: {errs:?}");
+    assert!(at("4:9:"), "scheme: {errs:?}");
+    assert!(at("4:22:"), "path: {errs:?}");
+    assert!(at("5:10:"), "prefix: {errs:?}");
+    assert!(at("6:11:"), "lease: {errs:?}");
+    assert!(at("7:8:"), "user without password_file: {errs:?}");
+}
+
+#[test]
+fn cluster_without_endpoints_is_an_error() {
+    let errs = errors("[node]\nname = \"C\"\n[cluster]\netcd = []\n");
+    assert!(errs[0].starts_with("4:8:"), "{errs:?}");
+}

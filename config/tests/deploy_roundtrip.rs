@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use broker_config::deploy::{
-    ControlRole, Customer, Deployment, DnsRole, EdgeRole, HostPort, HttpUrl, Node, Offloader,
-    Partner, ProxyLimits, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm, UrlHost,
+    ClusterRole, ControlRole, Customer, Deployment, DnsRole, EdgeRole, EtcdAuth, HostPort, HttpUrl,
+    Node, Offloader, Partner, ProxyLimits, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm,
+    UrlHost,
 };
 use broker_config::{DnsName, Name};
 use proptest::collection::{btree_map, vec};
@@ -406,6 +407,28 @@ fn make_valid(mut d: Deployment) -> Deployment {
     d
 }
 
+fn cluster_role() -> impl Strategy<Value = ClusterRole> {
+    (
+        vec(url(false, false), 1..4),
+        of("(/[a-z0-9._-]{1,12}){1,3}"),
+        2u64..=60,
+        of(ip()),
+        of(path()),
+        of(("[a-z][a-z0-9_]{0,10}", path())),
+    )
+        .prop_map(|(etcd, prefix, lease, advertise, ca, auth)| ClusterRole {
+            etcd,
+            prefix: prefix.unwrap_or_else(|| "/cdnbroker/x".into()),
+            lease: Duration::from_secs(lease),
+            advertise: advertise.map(UrlHost::Ip),
+            ca,
+            auth: auth.map(|(user, password_file)| EtcdAuth {
+                user,
+                password_file,
+            }),
+        })
+}
+
 fn deployment() -> impl Strategy<Value = Deployment> {
     (
         name(),
@@ -415,20 +438,24 @@ fn deployment() -> impl Strategy<Value = Deployment> {
         vec(partner(), 0..3),
         vec(customer(), 0..3),
         of(edge_role()),
+        of(cluster_role()),
     )
-        .prop_map(|(name, dns, control, proxy, partners, customers, edge)| {
-            make_valid(Deployment {
-                node: Node {
-                    name: Name::new(&name).unwrap(),
-                },
-                dns,
-                control,
-                proxy,
-                partners,
-                customers,
-                edge,
-            })
-        })
+        .prop_map(
+            |(name, dns, control, proxy, partners, customers, edge, cluster)| {
+                make_valid(Deployment {
+                    node: Node {
+                        name: Name::new(&name).unwrap(),
+                    },
+                    dns,
+                    control,
+                    proxy,
+                    partners,
+                    customers,
+                    edge,
+                    cluster,
+                })
+            },
+        )
 }
 
 proptest! {

@@ -109,6 +109,7 @@ impl RoutingTables {
             dns: None,
             control: None,
             proxy: None,
+            cluster: None,
             partners: routing
                 .partners()
                 .iter()

@@ -7,11 +7,11 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::raw::{
-    RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode, RawOffloader, RawPartner,
-    RawProxy, RawSiteTls, RawTls, S, StrMap,
+    RawCluster, RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode, RawOffloader,
+    RawPartner, RawProxy, RawSiteTls, RawTls, S, StrMap,
 };
 use super::values::TlsFiles;
-use super::{DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment};
+use super::{ClusterRole, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S, Deployment};
 
 /// A deadline in whole seconds (the file's unit).
 fn secs(d: Option<std::time::Duration>) -> Option<S<u64>> {
@@ -130,6 +130,16 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
                     )
                 })
                 .collect(),
+        }),
+        cluster: d.cluster.as_ref().map(|c| RawCluster {
+            etcd: Spanned::new(0..0, list(&c.etcd)),
+            prefix: (c.prefix != ClusterRole::default_prefix(&d.node.name)).then(|| s(&c.prefix)),
+            lease_s: (c.lease.as_secs() != DEFAULT_LEASE_S)
+                .then(|| Spanned::new(0..0, c.lease.as_secs())),
+            advertise: c.advertise.as_ref().map(s),
+            ca: c.ca.as_deref().map(|f| p.path(f)),
+            user: c.auth.as_ref().map(|a| s(&a.user)),
+            password_file: c.auth.as_ref().map(|a| p.path(&a.password_file)),
         }),
     };
     // Every field is a string, an integer, an array or a table of those: serializing

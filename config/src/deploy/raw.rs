@@ -27,6 +27,26 @@ pub(crate) struct RawDocument {
     pub(crate) customer: Vec<RawCustomer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) edge: Option<RawEdge>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster: Option<RawCluster>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCluster {
+    pub(crate) etcd: S<Vec<S<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prefix: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) lease_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) advertise: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ca: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) password_file: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -13,14 +13,15 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::error::{DeployError, DeployErrors, Problem};
 use super::locate::LineIndex;
 use super::raw::{
-    RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner, RawProxy,
-    RawSiteTls, S, StrMap,
+    RawCluster, RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner,
+    RawProxy, RawSiteTls, S, StrMap,
 };
-use super::values::{HostPort, Scheme, TlsFiles};
+use super::values::{HostPort, Scheme, TlsFiles, UrlHost};
 use super::{
-    ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, Deployment, DnsRole, EdgeRole,
-    MAX_PROXY_TIMEOUT_S, MAX_REWRITE_CACHE_MB, Node, Offloader, PROXY_HEADER_BYTES, Partner,
-    ProxyLimits, ProxyRole, SiteTls, UrlForm, parse_trusted,
+    ClusterRole, ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S,
+    Deployment, DnsRole, EdgeRole, EtcdAuth, LEASE_S, MAX_PROXY_TIMEOUT_S, MAX_REWRITE_CACHE_MB,
+    Node, Offloader, PROXY_HEADER_BYTES, Partner, ProxyLimits, ProxyRole, SiteTls, UrlForm,
+    parse_trusted,
 };
 
 mod cross_checks;
@@ -61,6 +62,7 @@ struct Sections {
     partners: Vec<RawPartner>,
     customers: Vec<RawCustomer>,
     edge: Option<RawEdge>,
+    cluster: Option<RawCluster>,
     broken: bool,
 }
 
@@ -106,6 +108,7 @@ impl Checker<'_> {
                 "control" => s.control = self.section(value, &mut s.broken),
                 "proxy" => s.proxy = self.section(value, &mut s.broken),
                 "edge" => s.edge = self.section(value, &mut s.broken),
+                "cluster" => s.cluster = self.section(value, &mut s.broken),
                 "partner" => s.partners = self.array("partner", value, &mut s.broken),
                 "customer" => s.customers = self.array("customer", value, &mut s.broken),
                 other => self.invalid(key.span(), Problem::UnknownSection(other.to_owned())),
@@ -203,6 +206,10 @@ impl Checker<'_> {
         let proxy = s.proxy.as_ref().map(|raw| self.proxy(raw, known));
         let customers = self.customers(&s.customers);
         let edge = s.edge.as_ref().map(|raw| self.edge(raw));
+        let cluster = s
+            .cluster
+            .as_ref()
+            .map(|raw| self.cluster(raw, node.as_ref()));
         Some(Deployment {
             node: node?,
             dns: dns.map_or(Some(None), |v| v.map(Some))?,
@@ -211,7 +218,97 @@ impl Checker<'_> {
             partners: partners.into_iter().collect::<Option<_>>()?,
             customers: customers?,
             edge: edge.map_or(Some(None), |v| v.map(Some))?,
+            cluster: cluster.map_or(Some(None), |v| v.map(Some))?,
         })
+    }
+
+    /// `[cluster]`: endpoints, prefix, lease and credentials (spec §8).
+    fn cluster(&mut self, raw: &RawCluster, node: Option<&Node>) -> Option<ClusterRole> {
+        if raw.etcd.get_ref().is_empty() {
+            self.invalid(
+                raw.etcd.span(),
+                Problem::BadValue("`cluster.etcd` lists no endpoint"),
+            );
+        }
+        let etcd = self.all(raw.etcd.get_ref(), |ck, u| {
+            ck.url(u, UrlUse::NoPath(Scheme::Http))
+        });
+        let prefix = match &raw.prefix {
+            Some(p) => self.etcd_prefix(p),
+            None => node.map(|n| ClusterRole::default_prefix(&n.name)),
+        };
+        let lease = self.bounded::<u64>(
+            raw.lease_s.as_ref(),
+            LEASE_S,
+            "expected whole seconds from 2 to 60",
+        );
+        let advertise = raw.advertise.as_ref().map(|a| {
+            UrlHost::parse_bare(a.get_ref())
+                .map_err(|e| self.invalid(a.span(), Problem::BadValue(e)))
+                .ok()
+        });
+        let ca = raw.ca.as_ref().map(|p| self.path(p));
+        let auth = match (&raw.user, &raw.password_file) {
+            (Some(user), Some(file)) => {
+                let name_ok = !user.get_ref().is_empty()
+                    && user.get_ref().bytes().all(|b| b.is_ascii_graphic());
+                if !name_ok {
+                    self.invalid(
+                        user.span(),
+                        Problem::BadValue("an etcd user has visible ASCII characters, no blanks"),
+                    );
+                }
+                let file = self.path(file);
+                Some(
+                    name_ok
+                        .then_some(())
+                        .and(file)
+                        .map(|password_file| EtcdAuth {
+                            user: user.get_ref().clone(),
+                            password_file,
+                        }),
+                )
+            }
+            (Some(user), None) => {
+                self.required(user.span(), "password_file", "when `user` is set");
+                Some(None)
+            }
+            (None, Some(file)) => {
+                self.required(file.span(), "user", "when `password_file` is set");
+                Some(None)
+            }
+            (None, None) => None,
+        };
+        Some(ClusterRole {
+            etcd: etcd?,
+            prefix: prefix?,
+            lease: Duration::from_secs(lease?.unwrap_or(DEFAULT_LEASE_S)),
+            advertise: advertise.map_or(Some(None), |v| v.map(Some))?,
+            ca: ca.map_or(Some(None), |v| v.map(Some))?,
+            auth: auth.map_or(Some(None), |v| v.map(Some))?,
+        })
+    }
+
+    /// A key prefix: `/` first, no trailing `/`, visible ASCII (etcd keys are bytes, but
+    /// a prefix an operator types into `etcdctl` should be plain).
+    fn etcd_prefix(&mut self, raw: &S<String>) -> Option<String> {
+        let p = raw.get_ref();
+        let ok = p.len() > 1
+            && p.len() <= 200
+            && p.starts_with('/')
+            && !p.ends_with('/')
+            && !p.contains("//")
+            && p.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            self.invalid(
+                raw.span(),
+                Problem::BadValue(
+                    "a prefix starts with `/`, has no trailing `/` and no blanks, e.g. \"/cdnbroker/C\"",
+                ),
+            );
+            return None;
+        }
+        Some(p.clone())
     }
 
     // ---- roles

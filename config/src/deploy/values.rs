@@ -89,6 +89,20 @@ pub enum UrlHost {
     Ip(IpAddr),
 }
 
+impl UrlHost {
+    /// A host written alone: an IPv4 or IPv6 address (brackets optional) or a DNS name.
+    pub fn parse_bare(s: &str) -> Result<Self, &'static str> {
+        let unbracketed = s
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(s);
+        match unbracketed.parse::<IpAddr>() {
+            Ok(ip) => Ok(Self::Ip(ip)),
+            Err(_) => Ok(Self::Name(DnsName::new(s)?)),
+        }
+    }
+}
+
 impl fmt::Display for UrlHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
