@@ -10,6 +10,7 @@ pub mod dns_tables;
 pub mod live;
 pub mod model;
 pub mod plan;
+pub mod plan_parts;
 pub mod region_table;
 pub mod routing;
 pub mod weighted;

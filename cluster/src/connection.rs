@@ -1,0 +1,109 @@
+//! [`Cluster`]: one etcd client for a process, with `[cluster]`'s prefix and lease.
+
+use std::time::Duration;
+
+use broker_config::deploy::{ClusterRole, Scheme};
+use etcd_client::{Certificate, Client, ConnectOptions, TlsOptions};
+
+use crate::error::ClusterError;
+use crate::keys::Keys;
+
+/// A connected etcd client and this CDN's place in it. Cheap to clone (one channel).
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) client: Client,
+    pub(crate) keys: Keys,
+    lease: Duration,
+    endpoints: Vec<String>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("prefix", &self.keys.prefix())
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Connects to `role`'s endpoints and checks that one answers within `lease_s`: an
+    /// unreachable etcd at start is an error naming the endpoints.
+    pub async fn connect(role: &ClusterRole) -> Result<Self, ClusterError> {
+        let endpoints: Vec<String> = role
+            .etcd
+            .iter()
+            .map(|u| u.to_string().trim_end_matches('/').to_owned())
+            .collect();
+        let lease = role.lease;
+        // Each request gets at most half a lease, so a leader learns of trouble in time
+        // to stop before its lease can run out.
+        let mut options = ConnectOptions::new()
+            .with_connect_timeout(lease / 2)
+            .with_timeout(lease / 2)
+            .with_keep_alive(lease / 2, lease / 2)
+            .with_keep_alive_while_idle(true);
+        if let Some(auth) = &role.auth {
+            let text = read(&auth.password_file)?;
+            let password = text.lines().next().unwrap_or("").to_owned();
+            options = options.with_user(auth.user.clone(), password);
+        }
+        if role.etcd.iter().any(|u| u.scheme == Scheme::Https) {
+            let mut tls = TlsOptions::new();
+            if let Some(ca) = &role.ca {
+                tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+            }
+            options = options.with_tls(tls);
+        }
+        let unreachable = |source| ClusterError::Unreachable {
+            endpoints: endpoints.join(", "),
+            source,
+        };
+        let mut client = Client::connect(&endpoints, Some(options))
+            .await
+            .map_err(unreachable)?;
+        match tokio::time::timeout(lease, client.status()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(unreachable(e)),
+            Err(_) => {
+                return Err(ClusterError::Unreachable {
+                    endpoints: endpoints.join(", "),
+                    source: etcd_client::Error::InvalidArgs(format!("no answer within {lease:?}")),
+                });
+            }
+        }
+        Ok(Self {
+            client,
+            keys: Keys::new(&role.prefix),
+            lease,
+            endpoints,
+        })
+    }
+
+    /// The key prefix of this CDN's state.
+    pub fn prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// The leader lease and member liveness.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The endpoints, as configured.
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// A client handle for one task (they share the channel).
+    pub(crate) fn client(&self) -> Client {
+        self.client.clone()
+    }
+}
+
+fn read(file: &std::path::Path) -> Result<String, ClusterError> {
+    std::fs::read_to_string(file).map_err(|source| ClusterError::File {
+        file: file.to_owned(),
+        source,
+    })
+}
