@@ -40,4 +40,4 @@ pub use region_list::RegionList;
 pub use regions_file::RegionsFile;
 pub use tables::Tables;
 pub use transaction::Transaction;
-pub use transaction_codec::EndDetector;
+pub use transaction_codec::{EndDetector, epoch_line};

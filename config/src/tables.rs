@@ -164,7 +164,10 @@ impl Tables {
                 coverage: at_default(coverage.clone()),
             }))
         }));
-        Transaction { statements }
+        Transaction {
+            epoch: None,
+            statements,
+        }
     }
 
     fn apply_statement(&mut self, st: &Located<Statement>) -> Result<(), ParseError> {

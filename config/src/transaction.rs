@@ -10,11 +10,29 @@ use crate::name::{DnsName, Name};
 /// A region name; `DEFAULT` is reserved for "every address no region holds".
 pub const DEFAULT_REGION: &str = "DEFAULT";
 
-/// One whole transaction: the statements in order, each with where it starts.
+/// One whole transaction: its fencing epoch, if any, then the statements in order, each
+/// with where it starts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transaction {
+    /// `EPOCH <n>!`, which may only open a transaction (spec §1, "Fencing"): the engine
+    /// refuses the whole transaction when `n` is below the highest epoch it has committed.
+    /// `None`: no epoch was written.
+    pub epoch: Option<Located<u64>>,
     /// The statements, in the order they were written.
     pub statements: Vec<Located<Statement>>,
+}
+
+impl Transaction {
+    /// The same transaction fenced by `epoch` (printed first as `EPOCH <epoch>!`),
+    /// replacing any epoch it had: what a control leader sends to its engines (spec §8).
+    #[must_use]
+    pub fn with_epoch(mut self, epoch: u64) -> Self {
+        self.epoch = Some(Located {
+            pos: Pos::default(),
+            value: epoch,
+        });
+        self
+    }
 }
 
 /// A value with the position of its first token, for semantic errors found later.

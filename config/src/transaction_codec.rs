@@ -3,15 +3,19 @@
 //!
 //! Reading choices, beyond the spec's grammar:
 //! - `|` ends a statement like `!` (the seed's typo).
+//! - `EPOCH <n>!` (spec §1, "Fencing"; `n` a `u64`) is read into [`Transaction::epoch`],
+//!   not into the statements, and only as the first statement: anywhere else, or a
+//!   second time, it is an error at its token. [`epoch_line`] writes it.
 //! - `END` is optional (the end of the text also ends a transaction); any token after
 //!   `END` is an error, so that a truncated or concatenated transaction is never applied
 //!   half-understood. [`EndDetector`] finds `END` in a stream without parsing.
 //! - A coverage that names a region twice, or an action whose weights sum to 0, is an
 //!   error here; rules across statements are [`crate::Tables::apply`]'s.
 //!
-//! The printer writes the spec's example layout: one statement per line, a region's
-//! prefixes on its line up to 4 (then one per line, to stay far below the lexer's line
-//! limit with a million prefixes), a coverage's regions one per line, `END` last.
+//! The printer writes the spec's example layout: the epoch first, one statement per line,
+//! a region's prefixes on its line up to 4 (then one per line, to stay far below the
+//! lexer's line limit with a million prefixes), a coverage's regions one per line, `END`
+//! last.
 //!
 //! ```
 //! use broker_config::{Tables, Transaction};
@@ -62,10 +66,12 @@ impl Transaction {
 }
 
 fn parse_transaction(lx: &mut Lexer<'_>) -> Result<Transaction, ParseError> {
+    let mut epoch = None;
     let mut statements = Vec::new();
     loop {
         let tok = lx.next_token()?;
         let pos = tok.pos;
+        let first = epoch.is_none() && statements.is_empty();
         let value = match tok.kind {
             TokenKind::End => break,
             TokenKind::Word("END") => {
@@ -75,6 +81,18 @@ fn parse_transaction(lx: &mut Lexer<'_>) -> Result<Transaction, ParseError> {
                 }
                 break;
             }
+            TokenKind::Word("EPOCH") if first => {
+                let (value, _) = grammar::number::<u64>(lx, "an epoch")?;
+                lx.expect_statement_end(true, "the epoch")?;
+                epoch = Some(Located { pos, value });
+                continue;
+            }
+            TokenKind::Word("EPOCH") => {
+                return Err(ParseError::new(
+                    pos,
+                    "EPOCH may only be the first statement of a transaction",
+                ));
+            }
             TokenKind::Word("ADD") => parse_add(lx)?,
             TokenKind::Word("UPDATE") => parse_update(lx)?,
             TokenKind::Word("DEL") => parse_delete(lx)?,
@@ -82,11 +100,31 @@ fn parse_transaction(lx: &mut Lexer<'_>) -> Result<Transaction, ParseError> {
                 lx.expect_statement_end(true, "RESET")?;
                 Statement::Reset
             }
+            _ if first => return Err(expected(&tok, "EPOCH, ADD, UPDATE, DEL, RESET or END")),
             _ => return Err(expected(&tok, "ADD, UPDATE, DEL, RESET or END")),
         };
         statements.push(Located { pos, value });
     }
-    Ok(Transaction { statements })
+    Ok(Transaction { epoch, statements })
+}
+
+/// The line that fences a transaction with `epoch` (spec §1, "Fencing"): `EPOCH <epoch>!`
+/// and a line end. A transaction's text may begin with it and nothing else may come
+/// before it but blanks and comments, so a control that holds a transaction as text
+/// prefixes it:
+///
+/// ```
+/// use broker_config::{Transaction, epoch_line};
+///
+/// let text = format!("{}ADD CST img.xyz.com {{ c; }}!\nEND\n", epoch_line(7));
+/// assert_eq!(text, "EPOCH 7!\nADD CST img.xyz.com { c; }!\nEND\n");
+/// assert_eq!(Transaction::parse(&text)?.epoch.map(|e| e.value), Some(7));
+/// # Ok::<(), broker_config::ParseError>(())
+/// ```
+///
+/// A typed [`Transaction`] gets the same first line from [`Transaction::with_epoch`].
+pub fn epoch_line(epoch: u64) -> String {
+    format!("EPOCH {epoch}!\n")
 }
 
 fn parse_add(lx: &mut Lexer<'_>) -> Result<Statement, ParseError> {
@@ -255,9 +293,13 @@ impl fmt::Display for Statement {
     }
 }
 
-/// The canonical text: one statement after the other, each from a new line, then `END`.
+/// The canonical text: `EPOCH <n>!` when there is an epoch, then one statement after the
+/// other, each from a new line, then `END`.
 impl fmt::Display for Transaction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(epoch) = &self.epoch {
+            f.write_str(&epoch_line(epoch.value))?;
+        }
         for st in &self.statements {
             writeln!(f, "{}", st.value)?;
         }

@@ -75,7 +75,10 @@ impl DnsNames {
                 value => out.push(Located { pos: st.pos, value }),
             }
         }
-        Transaction { statements: out }
+        Transaction {
+            epoch: tx.epoch,
+            statements: out,
+        }
     }
 }
 
@@ -103,5 +106,18 @@ mod tests {
         assert!(text.contains("ADD CST other.example { c; }!"), "{text}");
         assert!(text.contains("DEL img.xyz.com : CST!"), "{text}");
         assert!(!text.contains("xyz {"), "{text}");
+    }
+
+    #[test]
+    fn the_epoch_survives_the_spreading() {
+        let mut names = DnsNames::default();
+        names
+            .names
+            .insert("xyz".into(), vec![DnsName::new("img.xyz.com").unwrap()]);
+        let tx = Transaction::parse("ADD CST xyz { c; }!\nEND\n")
+            .unwrap()
+            .with_epoch(12);
+        let text = names.apply(tx).to_string();
+        assert_eq!(text, "EPOCH 12!\nADD CST img.xyz.com { c; }!\nEND\n");
     }
 }

@@ -4,6 +4,20 @@
 //! The engine reads until `END` or the peer's half-close, then commits and answers
 //! `OK <generation>` or `ERR <LINE>:<COL> <message>`. A reset, an idle peer past the
 //! timeout or an oversized transaction aborts it: nothing is applied.
+//!
+//! Fencing (spec §1, §8): a transaction may open with `EPOCH <n>!` (a control leader's
+//! epoch; `broker_config::epoch_line` writes it). The engine remembers the highest epoch
+//! it has committed, from none at start-up, across `RESET!`; it then refuses, changing
+//! nothing:
+//!
+//! ```text
+//! EPOCH 3!  ...   ->  ERR 1:1 stale epoch 3 (engine at 5)
+//! ADD ...         ->  ERR 1:1 epoch required (engine at 5)
+//! ```
+//!
+//! An equal or higher epoch commits and becomes the remembered one (only if its
+//! transaction commits). `EPOCH` anywhere but first is a syntax error at its token. See
+//! [`Engine::commit`](crate::Engine::commit) and [`Engine::epoch`](crate::Engine::epoch).
 
 use std::sync::Arc;
 use std::time::Duration;

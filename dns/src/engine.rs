@@ -7,6 +7,14 @@
 //! of spec §1), compiles the copy into a new snapshot on a blocking thread and stores it:
 //! a failed commit leaves everything as it was. A commit that changes no region reuses the
 //! current snapshot's compiled regions (see [`Snapshot::rebuild`]).
+//!
+//! Fencing (spec §1, §8): the engine remembers the highest epoch it has committed, with
+//! the tables under the same lock, so the check, the commit and the raise are one step. A
+//! transaction whose `EPOCH` is lower is refused ([`CommitError::StaleEpoch`]); once an
+//! epoch has committed, a transaction without one is refused
+//! ([`CommitError::EpochRequired`]); an equal or higher epoch raises it only when its
+//! transaction commits. `RESET!` empties the tables and keeps the epoch; a new engine has
+//! none.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +36,21 @@ pub enum CommitError {
     /// The tables could not be compiled (an engine bug: `Tables` validated them).
     #[error("cannot compile the tables: {0}")]
     Build(#[from] BuildError),
+    /// The transaction's `EPOCH` is below the highest epoch committed: its sender lost
+    /// its leadership (spec §1, "Fencing").
+    #[error("stale epoch {epoch} (engine at {current})")]
+    StaleEpoch {
+        /// The transaction's epoch.
+        epoch: u64,
+        /// The highest epoch committed.
+        current: u64,
+    },
+    /// An epoch has committed and the transaction has no `EPOCH`.
+    #[error("epoch required (engine at {current})")]
+    EpochRequired {
+        /// The highest epoch committed.
+        current: u64,
+    },
 }
 
 impl CommitError {
@@ -35,7 +58,9 @@ impl CommitError {
     pub fn reply_line(&self) -> String {
         match self {
             Self::Invalid(e) => format!("ERR {}:{} {}", e.pos.line, e.pos.col, e.message),
-            Self::Build(e) => format!("ERR 1:1 {e}"),
+            Self::Build(_) | Self::StaleEpoch { .. } | Self::EpochRequired { .. } => {
+                format!("ERR 1:1 {self}")
+            }
         }
     }
 }
@@ -49,9 +74,12 @@ pub struct Committed {
     pub took: Duration,
 }
 
+/// What only the commit path changes, under one lock: the tables the current snapshot
+/// was compiled from, its generation, and the highest epoch committed.
 struct ControlState {
     tables: Tables,
     generation: u64,
+    epoch: Option<u64>,
 }
 
 /// The engine: current snapshot, settings, and the commit path.
@@ -64,8 +92,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let snap = self.snapshot.load();
         f.debug_struct("Engine")
-            .field("generation", &self.snapshot.load().generation())
+            .field("generation", &snap.generation())
+            .field("epoch", &snap.epoch())
             .finish()
     }
 }
@@ -81,6 +111,7 @@ impl Engine {
             control: Mutex::new(ControlState {
                 tables: Tables::new(),
                 generation: 0,
+                epoch: None,
             }),
         }
     }
@@ -100,7 +131,8 @@ impl Engine {
         &self.settings
     }
 
-    /// Parses, validates and commits a whole transaction atomically.
+    /// Parses, validates and commits a whole transaction atomically; refuses it when its
+    /// epoch is stale or missing (see the module docs).
     pub async fn commit(self: &Arc<Self>, text: Vec<u8>) -> Result<Committed, CommitError> {
         let mut control = self.control.lock().await;
         let start = Instant::now();
@@ -109,32 +141,37 @@ impl Engine {
         let built_from = control.tables.clone();
         let prev = self.snapshot_full();
         let generation = control.generation + 1;
+        let current_epoch = control.epoch;
         let me = Arc::clone(self);
         // Parsing and compiling a million prefixes takes a while: keep it off the workers
         // that answer queries.
         let built = tokio::task::spawn_blocking(move || -> Result<_, CommitError> {
             let tx = Transaction::parse_bytes(&text)?;
+            let epoch = fence(&tx, current_epoch)?;
             if !me.triangle_allowed {
                 refuse_triangles(&tx)?;
             }
             let mut tables = built_from.clone();
             tables.apply(&tx)?;
-            let snap = prev.rebuild(&built_from, generation, &me.settings, &tables)?;
+            let snap = prev
+                .rebuild(&built_from, generation, &me.settings, &tables)?
+                .with_epoch(epoch);
             let regions = if Arc::ptr_eq(prev.regions(), snap.regions()) {
                 "kept"
             } else {
                 "rebuilt"
             };
-            Ok((tables, snap, regions))
+            Ok((tables, snap, regions, epoch))
         })
         .await
         .expect("the commit task does not panic");
-        let (tables, snap, regions) = built?;
+        let (tables, snap, regions, epoch) = built?;
         let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;
+        control.epoch = epoch;
         let took = start.elapsed();
-        tracing::info!(generation, ?took, regions, "transaction committed");
+        tracing::info!(generation, ?epoch, ?took, regions, "transaction committed");
         // Freeing a replaced million-prefix trie takes a while too: not on a query worker.
         drop(tokio::task::spawn_blocking(move || drop(old)));
         Ok(Committed { generation, took })
@@ -143,6 +180,23 @@ impl Engine {
     /// The current generation (commits so far).
     pub fn generation(&self) -> u64 {
         self.snapshot.load().generation()
+    }
+
+    /// The highest epoch committed, `None` until a transaction with `EPOCH` commits.
+    pub fn epoch(&self) -> Option<u64> {
+        self.snapshot.load().epoch()
+    }
+}
+
+/// The epoch the engine holds once `tx` commits, or why `tx` may not commit while the
+/// engine holds `current` (spec §1, "Fencing").
+fn fence(tx: &Transaction, current: Option<u64>) -> Result<Option<u64>, CommitError> {
+    match (tx.epoch.as_ref().map(|e| e.value), current) {
+        (Some(epoch), Some(current)) if epoch < current => {
+            Err(CommitError::StaleEpoch { epoch, current })
+        }
+        (None, Some(current)) => Err(CommitError::EpochRequired { current }),
+        (epoch, _) => Ok(epoch),
     }
 }
 
@@ -215,5 +269,104 @@ ADD CST img.xyz.com { two; }!
             "SPAIN"
         );
         assert_eq!(label(&third, [198, 54, 235, 1]), "192.0.2.30");
+    }
+
+    async fn reply(engine: &Arc<Engine>, text: &str) -> String {
+        match engine.commit(text.into()).await {
+            Ok(c) => format!("OK {}", c.generation),
+            Err(e) => e.reply_line(),
+        }
+    }
+
+    #[tokio::test]
+    async fn epochs_fence_commits_and_rise_only_with_a_commit() {
+        let engine = Arc::new(Engine::new(Settings::default(), false));
+        // Before any epoch, transactions without one commit.
+        assert_eq!(reply(&engine, TABLES).await, "OK 1");
+        assert_eq!(engine.epoch(), None);
+        assert_eq!(reply(&engine, &format!("EPOCH 5!\n{TABLES}")).await, "OK 2");
+        assert_eq!(engine.epoch(), Some(5));
+        let at_five = engine.snapshot_full();
+        let update = "UPDATE CVG two, FRANCE : [1 = A:192.0.2.30;]!";
+        assert_eq!(
+            reply(&engine, &format!("EPOCH 3!\n{update}")).await,
+            "ERR 1:1 stale epoch 3 (engine at 5)"
+        );
+        assert_eq!(
+            reply(&engine, update).await,
+            "ERR 1:1 epoch required (engine at 5)"
+        );
+        assert!(Arc::ptr_eq(&engine.snapshot_full(), &at_five));
+        assert_eq!(reply(&engine, &format!("EPOCH 5!\n{update}")).await, "OK 3");
+        assert_eq!(label(&engine.snapshot(), [198, 54, 235, 1]), "192.0.2.30");
+        // A higher epoch whose transaction fails does not raise the epoch.
+        let bad = "EPOCH 9!\nUPDATE CVG nope, DEFAULT : [1 = A:192.0.2.1;]!";
+        assert!(reply(&engine, bad).await.starts_with("ERR 2:"));
+        assert_eq!(engine.epoch(), Some(5));
+        assert_eq!(reply(&engine, "EPOCH 6!\nRESET!").await, "OK 4");
+        // RESET! empties the tables, not the epoch.
+        assert_eq!(engine.snapshot().customer_count(), 0);
+        assert_eq!(engine.epoch(), Some(6));
+        assert_eq!(
+            reply(&engine, "EPOCH 5!\nRESET!").await,
+            "ERR 1:1 stale epoch 5 (engine at 6)"
+        );
+        assert_eq!(engine.generation(), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_commits_never_commit_an_epoch_below_one_committed_before() {
+        let engine = Arc::new(Engine::new(Settings::default(), false));
+        let mut tasks = tokio::task::JoinSet::new();
+        for epoch in [
+            7u64, 2, 19, 11, 0, 15, 3, 18, 5, 12, 1, 9, 16, 4, 13, 6, 17, 8, 14, 10,
+        ] {
+            let engine = Arc::clone(&engine);
+            let text = format!("EPOCH {epoch}!\nADD REG R{epoch} {{ 10.{epoch}.0.0, 16; }}!");
+            tasks.spawn(async move { (epoch, engine.commit(text.into_bytes()).await) });
+        }
+        let mut committed = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                (epoch, Ok(c)) => committed.push((c.generation, epoch)),
+                (epoch, Err(e)) => assert!(
+                    matches!(e, CommitError::StaleEpoch { epoch: n, current } if n == epoch && current > epoch),
+                    "{e}"
+                ),
+            }
+        }
+        committed.sort_unstable();
+        // Generations are the commit order: epochs never go down along it.
+        assert!(
+            committed.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{committed:?}"
+        );
+        let generations: Vec<u64> = committed.iter().map(|c| c.0).collect();
+        assert_eq!(
+            generations,
+            (1..=committed.len() as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(committed.last().map(|c| c.1), Some(19));
+        assert_eq!(engine.epoch(), Some(19));
+    }
+
+    #[test]
+    fn fencing_refuses_lower_and_missing_epochs_only() {
+        let tx = |text: &str| Transaction::parse(text).unwrap();
+        assert_eq!(fence(&tx("RESET!"), None), Ok(None));
+        assert_eq!(fence(&tx("EPOCH 0!"), None), Ok(Some(0)));
+        assert_eq!(fence(&tx("EPOCH 4!"), Some(4)), Ok(Some(4)));
+        assert_eq!(fence(&tx("EPOCH 9!"), Some(4)), Ok(Some(9)));
+        assert_eq!(
+            fence(&tx("EPOCH 3!"), Some(4)),
+            Err(CommitError::StaleEpoch {
+                epoch: 3,
+                current: 4
+            })
+        );
+        assert_eq!(
+            fence(&tx("RESET!"), Some(0)),
+            Err(CommitError::EpochRequired { current: 0 })
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! the customer's coverage gives for that region a weighted list of lookups, and one drawn
 //! lookup gives the answer (A/AAAA, CNAME, NS referral, relay or triangle). The tables
 //! change only through transactions on the control port (spec §1), each compiled aside
-//! into an immutable [`snapshot::Snapshot`] and swapped in whole.
+//! into an immutable [`snapshot::Snapshot`] and swapped in whole. A transaction may be
+//! fenced by a control leader's epoch (`EPOCH <n>!`): once one has committed, lower or
+//! missing epochs are refused (see [`control`]).
 //!
 //! Depends on `broker-config` (the transaction codec and `Tables`) and `broker-policy`
 //! (region table, weighted pick). Entry point: [`server::run`] with [`Listeners`] bound

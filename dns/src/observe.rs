@@ -3,7 +3,9 @@
 //! The answering code hands a small [`QueryEvent`] to a bounded channel (`try_send`: a
 //! full channel drops the event and counts it, it never blocks an answer). One task
 //! drains the channel, bumps the Prometheus counters (resolutions per CDN and region,
-//! answers per rcode) and appends one line per query to the query log.
+//! answers per rcode) and appends one line per query to the query log. The engine's own
+//! state (generation, fencing epoch) is read from its snapshot at each scrape
+//! ([`EngineState`]).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -13,13 +15,16 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::answer::{Info, Transport, qname_text, qtype_text};
+use crate::engine::Engine;
 use crate::snapshot::Snapshot;
 
 /// One answered (or dropped) query.
@@ -111,6 +116,43 @@ impl Metrics {
             me.dropped.clone(),
         );
         (me, registry)
+    }
+}
+
+/// The engine's state as gauges, read from the current snapshot at each scrape:
+/// `cdnbroker_dns_generation` (commits so far) and `cdnbroker_dns_epoch` (the highest
+/// epoch committed, spec §1; absent until a transaction with `EPOCH` commits, since every
+/// number is a valid epoch).
+#[derive(Debug)]
+pub struct EngineState(Arc<Engine>);
+
+impl EngineState {
+    /// Adds these gauges to `registry`.
+    pub fn register(engine: Arc<Engine>, registry: &mut Registry) {
+        registry.register_collector(Box::new(Self(engine)));
+    }
+}
+
+impl Collector for EngineState {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let snapshot = self.0.snapshot();
+        let generation = ConstGauge::new(snapshot.generation());
+        generation.encode(encoder.encode_descriptor(
+            "generation",
+            "Transactions committed since the engine started",
+            None,
+            generation.metric_type(),
+        )?)?;
+        if let Some(epoch) = snapshot.epoch() {
+            let epoch = ConstGauge::new(epoch);
+            epoch.encode(encoder.encode_descriptor(
+                "epoch",
+                "Highest control epoch committed (spec §1 fencing)",
+                None,
+                epoch.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }
 

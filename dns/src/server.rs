@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::control::{self, ControlLimits};
 use crate::engine::Engine;
-use crate::observe::{self, Metrics, Observer};
+use crate::observe::{self, EngineState, Metrics, Observer};
 use crate::triangle::Triangle;
 use crate::{metrics_http, tcp, udp};
 
@@ -161,7 +161,8 @@ pub async fn run(
     options: Options,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let (metrics, registry) = Metrics::new();
+    let (metrics, mut registry) = Metrics::new();
+    EngineState::register(Arc::clone(&engine), &mut registry);
     let log = options
         .query_log
         .as_deref()

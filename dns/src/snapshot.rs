@@ -187,6 +187,7 @@ pub struct Coverage {
 #[derive(Debug)]
 pub struct Snapshot {
     generation: u64,
+    epoch: Option<u64>,
     ttl: u32,
     sticky: bool,
     regions: Arc<Regions>,
@@ -332,6 +333,7 @@ impl Snapshot {
 
         Ok(Self {
             generation,
+            epoch: None,
             ttl: settings.ttl,
             sticky: settings.sticky,
             regions,
@@ -347,6 +349,19 @@ impl Snapshot {
     /// The commit counter this snapshot was built at.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// This snapshot, labelled with the highest epoch committed when it is swapped in
+    /// (the engine's fencing value, spec §1; `None` before any `EPOCH`).
+    #[must_use]
+    pub fn with_epoch(mut self, epoch: Option<u64>) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// The highest epoch committed as of this snapshot.
+    pub fn epoch(&self) -> Option<u64> {
+        self.epoch
     }
 
     /// True when picks hash the client's network instead of drawing at random.

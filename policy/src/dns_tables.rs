@@ -66,7 +66,10 @@ pub fn full_transaction(plan: &Plan, regions: &[RegionDef]) -> Transaction {
     for group in plan.groups() {
         statements.extend(group.customers.iter().map(|c| at(bind(c, group))));
     }
-    Transaction { statements }
+    Transaction {
+        epoch: None,
+        statements,
+    }
 }
 
 /// The statements that take an engine from `old`'s tables to `new`'s, regions aside:
@@ -145,7 +148,10 @@ pub fn update_transaction(old: &Plan, new: &Plan) -> Transaction {
             kind: TableKind::Coverage,
         }));
     }
-    Transaction { statements }
+    Transaction {
+        epoch: None,
+        statements,
+    }
 }
 
 fn bind(customer: &DnsName, group: &Group) -> Statement {

@@ -13,7 +13,7 @@ pub(super) fn sniff(text: &str) -> Option<Format> {
     let has = |w: &str| words.contains(&w);
     let format = match first {
         "AUTH" | "LOAD" | "CAPACITY" => Format::Events,
-        "UPDATE" | "END" => Format::Transaction,
+        "EPOCH" | "UPDATE" | "END" => Format::Transaction,
         "ADD" => match words.get(1).copied() {
             Some("REG") if has("CVG") || has("CST") || has("UPDATE") || has("DEL") => {
                 Format::Transaction
@@ -121,6 +121,7 @@ mod tests {
             ("DEL CST xyz!", Format::Events),
             ("DEL xyz : CVG!", Format::Transaction),
             ("RESET!\nEND", Format::Transaction),
+            ("EPOCH 7!\nADD REG A { 10.0.0.0, 8; }!", Format::Transaction),
             ("FRANCE {\n 1.2.3.0,24;\n}\n", Format::RegionList),
             ("junk\n-----BEGIN CERTIFICATE-----\n", Format::Pem),
         ];

@@ -163,7 +163,11 @@ fn errors_name_the_offending_token() {
     );
     assert_eq!(
         err("HELLO"),
-        "1:1: expected ADD, UPDATE, DEL, RESET or END, found 'HELLO'"
+        "1:1: expected EPOCH, ADD, UPDATE, DEL, RESET or END, found 'HELLO'"
+    );
+    assert_eq!(
+        err("RESET!\nHELLO"),
+        "2:1: expected ADD, UPDATE, DEL, RESET or END, found 'HELLO'"
     );
     assert_eq!(
         err("ADD CVG c { R, [0 = A:1.2.3.4;]; }!"),
@@ -213,6 +217,7 @@ fn big_regions_print_one_prefix_per_line_and_read_back() {
         .map(|i| format!("10.{i}.0.0/16").parse().unwrap())
         .collect();
     let tx = Transaction {
+        epoch: None,
         statements: vec![Located {
             pos: Pos::default(),
             value: Statement::AddRegion(RegionDef {
@@ -228,6 +233,98 @@ fn big_regions_print_one_prefix_per_line_and_read_back() {
         panic!("not a region");
     };
     assert_eq!(def.prefixes, prefixes);
+}
+
+#[test]
+fn an_epoch_opens_a_transaction_and_prints_first() {
+    let text = "EPOCH 7!\nUPDATE CVG c, R : [1 = A:192.0.2.1;]!\nRESET!\nEND\n";
+    let tx = Transaction::parse(text).unwrap();
+    assert_eq!(
+        tx.epoch,
+        Some(Located {
+            pos: Pos::new(1, 1),
+            value: 7
+        })
+    );
+    // The epoch is not a statement: the statements are exactly the rest.
+    assert_eq!(tx.statements.len(), 2);
+    assert_eq!(tx.statements[0].pos, Pos::new(2, 1));
+    assert_eq!(tx.statements[1].value, Statement::Reset);
+    assert_eq!(tx.to_string(), text);
+}
+
+#[test]
+fn an_epoch_may_follow_comments_end_with_a_bar_and_stand_alone() {
+    let tx = Transaction::parse("# fenced\n  EPOCH\n 0|\nEND").unwrap();
+    assert_eq!(
+        tx.epoch,
+        Some(Located {
+            pos: Pos::new(2, 3),
+            value: 0
+        })
+    );
+    assert!(tx.statements.is_empty());
+    assert_eq!(tx.to_string(), "EPOCH 0!\nEND\n");
+    let max = format!("EPOCH {}!\nEND\n", u64::MAX);
+    assert_eq!(Transaction::parse(&max).unwrap().to_string(), max);
+    assert_eq!(Transaction::parse("RESET!").unwrap().epoch, None);
+}
+
+#[test]
+fn a_bad_epoch_number_is_an_error_at_the_number() {
+    assert_eq!(
+        err("EPOCH 18446744073709551616!"),
+        "1:7: 18446744073709551616 is too large for an epoch"
+    );
+    assert_eq!(
+        err("EPOCH -1!"),
+        "1:7: an epoch must be a non-negative integer, found '-1'"
+    );
+    assert_eq!(
+        err("EPOCH 0x10!"),
+        "1:7: an epoch must be a non-negative integer, found '0x10'"
+    );
+    assert_eq!(err("EPOCH !"), "1:7: expected an epoch, found '!'");
+    assert_eq!(
+        err("EPOCH 3\nRESET!"),
+        "2:1: expected '!' after the epoch, found 'RESET'"
+    );
+}
+
+#[test]
+fn epoch_anywhere_but_first_is_refused_at_its_token() {
+    assert_eq!(
+        err("RESET!\nEPOCH 3!\nEND\n"),
+        "2:1: EPOCH may only be the first statement of a transaction"
+    );
+    assert_eq!(
+        err("EPOCH 1!\n  EPOCH 2!\n"),
+        "2:3: EPOCH may only be the first statement of a transaction"
+    );
+    assert_eq!(
+        err("ADD REG X { 10.0.0.0, 8; }! EPOCH 3!"),
+        "1:29: EPOCH may only be the first statement of a transaction"
+    );
+    // After END nothing may come, EPOCH included.
+    assert_eq!(err("END\nEPOCH 3!"), "2:1: unexpected text after END");
+}
+
+#[test]
+fn with_epoch_and_epoch_line_write_the_same_first_line() {
+    assert_eq!(epoch_line(7), "EPOCH 7!\n");
+    let tx = Transaction::parse("RESET!\nEND\n").unwrap();
+    let fenced = tx.clone().with_epoch(7);
+    assert_eq!(fenced.to_string(), format!("{}{tx}", epoch_line(7)));
+    // A second call replaces the epoch, it never adds a second line.
+    assert_eq!(fenced.with_epoch(9).to_string(), "EPOCH 9!\nRESET!\nEND\n");
+    let parsed = Transaction::parse(&format!("{}RESET!\n", epoch_line(42))).unwrap();
+    assert_eq!(parsed.epoch.map(|e| e.value), Some(42));
+}
+
+#[test]
+fn end_detector_finds_end_after_an_epoch() {
+    let text = b"EPOCH 3!\nRESET!\nEND\n";
+    assert_eq!(EndDetector::new().feed(text), Some(text.len() - 1));
 }
 
 #[test]

@@ -57,6 +57,7 @@ const TOKENS: &[&str] = &[
     "UPDATE",
     "RESET",
     "END",
+    "EPOCH",
     "LOAD",
     "CAPACITY",
     "CDNTOTAL",

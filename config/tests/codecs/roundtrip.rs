@@ -19,6 +19,31 @@ proptest! {
     }
 
     #[test]
+    fn an_epoch_after_any_statement_is_refused_at_its_line(
+        tx in strategies::transaction(),
+        epoch in any::<u64>(),
+        at in any::<prop::sample::Index>(),
+    ) {
+        prop_assume!(!tx.statements.is_empty() || tx.epoch.is_some());
+        // The canonical text without END, and the lines where a statement may start (not
+        // a region's or coverage's inner or closing line), after the first one.
+        let text = tx.to_string();
+        let lines: Vec<&str> = text.lines().filter(|l| *l != "END").collect();
+        let starts: Vec<usize> = (1..=lines.len())
+            .filter(|&i| i == lines.len() || !lines[i].starts_with([' ', '}']))
+            .collect();
+        let cut = *at.get(&starts);
+        let mut fenced: Vec<String> = lines[..cut].iter().map(ToString::to_string).collect();
+        fenced.push(format!("EPOCH {epoch}!"));
+        fenced.extend(lines[cut..].iter().map(ToString::to_string));
+        let err = Transaction::parse(&fenced.join("\n")).unwrap_err();
+        prop_assert_eq!(
+            err.to_string(),
+            format!("{}:1: EPOCH may only be the first statement of a transaction", cut + 1)
+        );
+    }
+
+    #[test]
     fn region_lists_round_trip(list in strategies::region_list()) {
         let text = list.to_string();
         let back = RegionList::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;

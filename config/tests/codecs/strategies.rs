@@ -123,9 +123,14 @@ pub(crate) fn statement() -> impl Strategy<Value = Statement> {
 }
 
 pub(crate) fn transaction() -> impl Strategy<Value = Transaction> {
-    prop::collection::vec(statement(), 0..8).prop_map(|s| Transaction {
-        statements: s.into_iter().map(at).collect(),
-    })
+    (
+        prop::option::of(any::<u64>()),
+        prop::collection::vec(statement(), 0..8),
+    )
+        .prop_map(|(epoch, s)| Transaction {
+            epoch: epoch.map(at),
+            statements: s.into_iter().map(at).collect(),
+        })
 }
 
 pub(crate) fn region_list() -> impl Strategy<Value = RegionList> {
@@ -294,6 +299,7 @@ pub(crate) fn consistent_transaction() -> impl Strategy<Value = Transaction> {
                 }));
             }
             Transaction {
+                epoch: None,
                 statements: statements.into_iter().map(at).collect(),
             }
         })

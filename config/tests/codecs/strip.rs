@@ -12,6 +12,9 @@ fn clear<T>(l: &mut Located<T>) {
 }
 
 pub(crate) fn transaction(mut tx: Transaction) -> Transaction {
+    if let Some(epoch) = &mut tx.epoch {
+        clear(epoch);
+    }
     for st in &mut tx.statements {
         clear(st);
         match &mut st.value {
