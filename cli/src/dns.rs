@@ -99,6 +99,15 @@ pub(crate) fn run(args: &DnsArgs) -> anyhow::Result<()> {
 /// on stdout first (one `dns`, `control`, `metrics` line each), so that a caller that
 /// asked for port 0 learns them.
 pub(crate) async fn serve(args: &DnsArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    serve_in(args, None, shutdown).await
+}
+
+/// [`serve`], registering the engine as a member of `cluster` when given (spec §8).
+pub(crate) async fn serve_in(
+    args: &DnsArgs,
+    cluster: Option<crate::membership::Membership>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let ns = args
         .ns
         .iter()
@@ -135,6 +144,9 @@ pub(crate) async fn serve(args: &DnsArgs, shutdown: CancellationToken) -> anyhow
     }
     if let Some(a) = listeners.control_addr() {
         println!("control {a}");
+        if let Some(m) = &cluster {
+            m.register_engine(Arc::clone(&engine), a, shutdown.clone());
+        }
     }
     if let Some(a) = listeners.metrics_addr() {
         println!("metrics {a}");

@@ -6,6 +6,7 @@ mod check;
 mod cluster;
 mod demo;
 mod dns;
+mod membership;
 mod run;
 
 #[derive(Parser)]

@@ -14,7 +14,10 @@ use broker_proxy::front::{Front, FrontListeners, FrontSettings};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::dns::{DnsArgs, serve as serve_dns};
+use broker_cluster::MemberRole;
+
+use crate::dns::{DnsArgs, serve_in};
+use crate::membership::Membership;
 
 /// Arguments of `cdnbroker run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -54,15 +57,32 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
 /// Starts the roles of `args.config` and serves until `shutdown` or a role fails.
 pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let deployment = Deployment::read(&args.config)?;
+    let membership = Membership::of(&deployment).await?;
     let mut roles: JoinSet<anyhow::Result<()>> = JoinSet::new();
     if let Some(dns) = &deployment.dns {
         let dns_args = DnsArgs::from_role(dns);
         let token = shutdown.clone();
-        roles.spawn(async move { serve_dns(&dns_args, token).await.context("[dns]") });
+        let member = membership.clone();
+        roles.spawn(async move { serve_in(&dns_args, member, token).await.context("[dns]") });
     }
+    // With [cluster] and no [control] here, proxies and edges follow the published plan.
+    let followed = match (&membership, &deployment.control) {
+        (Some(m), None) if deployment.proxy.is_some() || deployment.edge.is_some() => {
+            Some(m.follow_plan(&deployment, shutdown.clone()))
+        }
+        _ => None,
+    };
     if let Some(edge) = &deployment.edge {
         let regions = edge_regions(args.edge_regions.as_deref())?;
         let (edge, listeners) = start_edge(&deployment, edge, regions, args.edge_https).await?;
+        if let (Some(m), Some((_, _, served))) = (&membership, &followed) {
+            m.register(
+                MemberRole::Edge,
+                listeners.http_addr(),
+                served.clone(),
+                shutdown.clone(),
+            );
+        }
         let token = shutdown.clone();
         roles.spawn(async move {
             broker_proxy::edge::run(listeners, edge, token)
@@ -73,7 +93,7 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
     // [control] starts before [proxy]: a front proxy in this process reads its plan, and
     // follows its routing tables (edited on the operator page).
     let mut control_routing = None;
-    let control_plan: Option<broker_policy::live::SharedPlan> = match &deployment.control {
+    let mut control_plan: Option<broker_policy::live::SharedPlan> = match &deployment.control {
         Some(_) => {
             let (control, serving) = broker_control::Control::start(&deployment, shutdown.clone())
                 .await
@@ -91,9 +111,21 @@ pub(crate) async fn serve(args: &RunArgs, shutdown: CancellationToken) -> anyhow
         }
         None => None,
     };
+    if let Some((plan, routing, _)) = &followed {
+        control_plan = Some(Arc::clone(plan));
+        control_routing = Some(Arc::clone(routing));
+    }
     if let Some(role) = &deployment.proxy {
         let (front, listeners) =
             start_front(&deployment, role, control_plan, control_routing).await?;
+        if let (Some(m), Some((_, _, served))) = (&membership, &followed) {
+            m.register(
+                MemberRole::Proxy,
+                listeners.http_addr(),
+                served.clone(),
+                shutdown.clone(),
+            );
+        }
         let token = shutdown.clone();
         roles.spawn(async move {
             broker_proxy::front::run(listeners, front, token).await;

@@ -29,6 +29,9 @@ use hyper::body::Incoming;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use broker_cluster::Members;
+
+use crate::authority::Authority;
 use crate::command::{BatchError, Command};
 use crate::engine_driver::EngineStatus;
 use crate::http_server::{Body, bearer, json, read_body, text};
@@ -44,7 +47,20 @@ pub(crate) struct Api {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) max_body: usize,
     pub(crate) routing: Arc<RoutingTables>,
+    /// This replica's standing (writes on a follower are redirected to the leader).
+    pub(crate) authority: watch::Receiver<Authority>,
+    /// Engines driven because they registered as members (spec §8).
+    pub(crate) member_engines: MemberEngineStatus,
+    /// The registered members, with `[cluster]`.
+    pub(crate) members: Option<watch::Receiver<Members>>,
 }
+
+/// Each member engine's status, by control port.
+pub(crate) type MemberEngineStatus = Arc<
+    std::sync::Mutex<
+        std::collections::BTreeMap<std::net::SocketAddr, watch::Receiver<EngineStatus>>,
+    >,
+>;
 
 impl Api {
     pub(crate) async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -88,7 +104,20 @@ impl Api {
             );
             return resp;
         }
+        let authority = self.authority.borrow().clone();
+        if req.method() != Method::GET && matches!(authority, Authority::Following(_)) {
+            return self.to_leader(&authority, &req);
+        }
         match (req.method().clone(), path.as_str()) {
+            (Method::GET, "/api/cluster") => json(
+                StatusCode::OK,
+                &json!({
+                    "role": authority.name(),
+                    "epoch": authority.epoch(),
+                    "leader_api": authority.leader_api(),
+                }),
+            ),
+            (Method::GET, "/api/members") => self.members(),
             (Method::GET, "/api/state") => self.state().await,
             (Method::GET, "/api/engines") => json(StatusCode::OK, &self.engine_status()),
             (Method::POST, "/api/events") => self.events(req).await,
@@ -106,7 +135,44 @@ impl Api {
     }
 
     fn engine_status(&self) -> Vec<EngineStatus> {
-        self.engines.iter().map(|e| e.borrow().clone()).collect()
+        let mut all: Vec<EngineStatus> = self.engines.iter().map(|e| e.borrow().clone()).collect();
+        if let Ok(members) = self.member_engines.lock() {
+            all.extend(members.values().map(|e| e.borrow().clone()));
+        }
+        all
+    }
+
+    /// `GET /api/members`: every registered engine, proxy and edge with the plan
+    /// generation it serves; `reachable: false` without `[cluster]`.
+    fn members(&self) -> Response<Body> {
+        let Some(members) = &self.members else {
+            return json(StatusCode::OK, &json!({"members": [], "cluster": false}));
+        };
+        let list: Vec<_> = members.borrow().values().cloned().collect();
+        json(StatusCode::OK, &json!({"members": list, "cluster": true}))
+    }
+
+    /// A write on a follower: 307 to the same path on the leader's API (spec §8), or 503
+    /// while no leader is known.
+    fn to_leader(&self, authority: &Authority, req: &Request<Bytes>) -> Response<Body> {
+        let Some(api) = authority.leader_api() else {
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"error": authority.refusal()}),
+            );
+        };
+        let target = format!(
+            "{api}{}",
+            req.uri().path_and_query().map_or("/", |p| p.as_str())
+        );
+        let mut resp = json(
+            StatusCode::TEMPORARY_REDIRECT,
+            &json!({"error": authority.refusal(), "leader": api}),
+        );
+        if let Ok(v) = HeaderValue::from_str(&target) {
+            resp.headers_mut().insert(http::header::LOCATION, v);
+        }
+        resp
     }
 
     async fn state(&self) -> Response<Body> {

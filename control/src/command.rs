@@ -1,8 +1,10 @@
 //! What the agents send the event loop, and what it answers.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use broker_cluster::{LeaderInfo, Leadership};
 use broker_config::status::Alert;
 use broker_config::{Events, Name, Pos};
 use tokio::sync::oneshot;
@@ -34,6 +36,15 @@ pub(crate) enum Command {
     },
     /// A view of the state for the API.
     State { reply: oneshot::Sender<StateView> },
+    /// This replica won the leadership: rebuild from the state in etcd, then lead.
+    Lead {
+        leadership: Arc<Leadership>,
+        reply: oneshot::Sender<()>,
+    },
+    /// This replica stands by (the leadership was lost, or another replica leads).
+    Follow { leader: Option<LeaderInfo> },
+    /// An alert a follower left in the etcd inbox (spec §8), for the leader.
+    InboxAlert { key: String, alert: Alert },
 }
 
 /// Why a batch changed nothing: printed `LINE:COL message`, as spec §3 answers it.

@@ -3,6 +3,7 @@
 //! `FILE:LINE:COL: message` (every error found, one per line) and changes nothing: the
 //! caller keeps its model until a read succeeds.
 
+use broker_cluster::SeedTexts;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -82,18 +83,34 @@ impl fmt::Display for Lines<'_> {
 
 /// Reads and checks the three files.
 pub(crate) fn read(paths: &ConfigPaths) -> Result<LoadedConfig, ConfigError> {
+    let texts = read_texts(paths)?;
+    from_texts(paths, &texts.regions, &texts.cdns, &texts.customers)
+}
+
+/// The three files' texts, as they are on disk now.
+pub(crate) fn read_texts(paths: &ConfigPaths) -> Result<SeedTexts, ConfigError> {
     let text = |p: &Path| {
         std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
             path: p.to_owned(),
             source,
         })
     };
-    let (regions, cdns, customers) = (
-        text(&paths.regions)?,
-        text(&paths.cdns)?,
-        text(&paths.customers)?,
-    );
-    let files = AgentFiles::parse(&regions, &cdns, &customers).map_err(|errors| {
+    Ok(SeedTexts {
+        regions: text(&paths.regions)?,
+        cdns: text(&paths.cdns)?,
+        customers: text(&paths.customers)?,
+    })
+}
+
+/// The model from the three files' texts (read from disk, or the seed stored in etcd);
+/// errors name `paths`' files.
+pub(crate) fn from_texts(
+    paths: &ConfigPaths,
+    regions: &str,
+    cdns: &str,
+    customers: &str,
+) -> Result<LoadedConfig, ConfigError> {
+    let files = AgentFiles::parse(regions, cdns, customers).map_err(|errors| {
         ConfigError::Invalid(
             errors
                 .into_iter()

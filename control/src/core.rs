@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use broker_cluster::{Cluster, Entry, Leadership, StoredState, inbox, state};
 use broker_config::deploy::Partner;
 use broker_config::events::Event;
 use broker_config::status::{Alert, StatusReport};
@@ -21,6 +22,7 @@ use broker_policy::plan::Plan;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::authority::Authority;
 use crate::command::{BatchError, Command};
 use crate::config_agent::{self, ConfigPaths, LoadedConfig};
 use crate::dns_names::DnsNames;
@@ -73,6 +75,24 @@ pub(crate) struct Core {
     pub(crate) partners: BTreeMap<Name, PartnerState>,
     started: Instant,
     metrics: Arc<Metrics>,
+    /// Whether this replica may act (always, alone); the drivers read it too.
+    authority: watch::Sender<Authority>,
+    /// The etcd side, with `[cluster]`.
+    cluster: Option<ClusterLink>,
+}
+
+/// A replica's link to the shared state (spec §8).
+pub(crate) struct ClusterLink {
+    pub(crate) cluster: Cluster,
+    /// The sequence number of the next journal entry.
+    pub(crate) next_seq: u64,
+}
+
+/// A batch checked against a copy of the model, ready to commit.
+pub(crate) struct BatchOutcome {
+    model: Model,
+    reloaded: Option<LoadedConfig>,
+    reserved_totals: Vec<(Name, u64)>,
 }
 
 impl Core {
@@ -121,7 +141,27 @@ impl Core {
             partners,
             started,
             metrics,
+            authority: watch::channel(Authority::Alone).0,
+            cluster: None,
         }
+    }
+
+    /// Makes this core a replica of a clustered control: it follows (acts on nothing)
+    /// until [`Command::Lead`], and its state is rebuilt from `stored`.
+    pub(crate) fn join_cluster(&mut self, cluster: Cluster, stored: &StoredState) {
+        self.cluster = Some(ClusterLink {
+            cluster,
+            next_seq: stored.next_seq(),
+        });
+        self.authority.send_replace(Authority::Following(None));
+        if let Err(e) = self.rebuild(stored) {
+            tracing::warn!(error = %e, "state in etcd not usable; starting from the files");
+        }
+    }
+
+    /// Who may act, for the drivers and the API.
+    pub(crate) fn authority(&self) -> watch::Receiver<Authority> {
+        self.authority.subscribe()
     }
 
     pub(crate) fn shared(&self) -> SharedPlan {
@@ -149,6 +189,7 @@ impl Core {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 cmd = rx.recv() => match cmd {
+                    Some(cmd) if self.cluster.is_some() => self.handle_clustered(cmd).await,
                     Some(cmd) => self.handle(cmd),
                     None => break,
                 },
@@ -181,7 +222,184 @@ impl Core {
             Command::State { reply } => {
                 let _ = reply.send(state_view::build(self));
             }
+            // Cluster commands mean nothing alone.
+            Command::Lead { reply, .. } => {
+                let _ = reply.send(());
+            }
+            Command::Follow { .. } | Command::InboxAlert { .. } => {}
         }
+    }
+
+    /// A command of a clustered replica: writes go to etcd before they are answered,
+    /// and only the leader takes them (spec §8).
+    async fn handle_clustered(&mut self, cmd: Command) {
+        let authority = self.authority.borrow().clone();
+        match cmd {
+            Command::Batch { events, reply } => {
+                let _ = reply.send(self.clustered_batch(&events, &authority).await);
+            }
+            Command::Reset { reply } => {
+                let events = Events {
+                    events: vec![Located {
+                        pos: Pos::new(1, 1),
+                        value: Event::Reset,
+                    }],
+                };
+                let _ = reply.send(self.clustered_batch(&events, &authority).await);
+            }
+            Command::Alert { alert, reply } if !authority.may_act() => {
+                // Passed on through etcd: the leader applies it within a second.
+                let answer = match &self.cluster {
+                    Some(link) => inbox::post_alert(&link.cluster, &alert.to_string())
+                        .await
+                        .map(|()| self.generation)
+                        .map_err(|e| format!("not the leader, and etcd did not take it: {e}")),
+                    None => Err(authority.refusal()),
+                };
+                let _ = reply.send(answer);
+            }
+            Command::InboxAlert { key, alert } => {
+                if let (Authority::Leading(leader), Some(link)) = (&authority, &self.cluster)
+                    && leader.is_held()
+                {
+                    let cluster = link.cluster.clone();
+                    if let Err(e) = self.on_alert(&alert) {
+                        tracing::warn!(%key, error = %e, "alert from the inbox refused");
+                    }
+                    if let Err(e) = inbox::take(&cluster, leader, &key).await {
+                        tracing::warn!(%key, error = %e, "inbox entry not removed");
+                    }
+                }
+            }
+            // Only the leader acts on partners' reports.
+            Command::Feedback { .. } if !authority.may_act() => {}
+            Command::Lead { leadership, reply } => {
+                self.lead(leadership).await;
+                let _ = reply.send(());
+            }
+            Command::Follow { leader } => {
+                self.authority.send_replace(Authority::Following(leader));
+            }
+            other => self.handle(other),
+        }
+    }
+
+    /// A batch on a clustered replica: refused on a follower; on the leader checked,
+    /// written to etcd (a reset as a new seed), then committed.
+    async fn clustered_batch(
+        &mut self,
+        events: &Events,
+        authority: &Authority,
+    ) -> Result<u64, BatchError> {
+        let refusal = || BatchError {
+            pos: Pos::new(1, 1),
+            message: authority.refusal(),
+        };
+        let Authority::Leading(leader) = authority else {
+            return Err(refusal());
+        };
+        if !leader.is_held() {
+            return Err(refusal());
+        }
+        let outcome = self.prepare_batch(events)?;
+        let last_reset = events
+            .events
+            .iter()
+            .rposition(|e| matches!(e.value, Event::Reset));
+        let Some(link) = self.cluster.as_mut() else {
+            return Err(refusal());
+        };
+        let stored = |e: broker_cluster::ClusterError| BatchError {
+            pos: Pos::new(1, 1),
+            message: format!("not stored in etcd, nothing changed: {e}"),
+        };
+        if let Some(i) = last_reset {
+            let texts = config_agent::read_texts(&self.paths).map_err(|e| BatchError {
+                pos: events.events[i].pos,
+                message: format!("reset refused: {e}"),
+            })?;
+            state::reseed(&link.cluster, leader, &texts)
+                .await
+                .map_err(stored)?;
+            link.next_seq = 1;
+        }
+        let rest = Events {
+            events: events.events[last_reset.map_or(0, |i| i + 1)..].to_vec(),
+        };
+        if !rest.events.is_empty() {
+            let entry = Entry::Batch {
+                text: rest.to_string(),
+            };
+            state::append(&link.cluster, leader, link.next_seq, &entry)
+                .await
+                .map_err(stored)?;
+            link.next_seq += 1;
+        }
+        self.apply_outcome(outcome);
+        Ok(self.replan())
+    }
+
+    /// Takes the leadership: the state is read again from etcd (the old leader may have
+    /// changed it since this replica started), the plan generation goes on from the one
+    /// published, and a plan is published under the new epoch at once.
+    async fn lead(&mut self, leadership: Arc<Leadership>) {
+        let Some(link) = &self.cluster else { return };
+        let cluster = link.cluster.clone();
+        match state::load_state(&cluster).await {
+            Ok(stored) => {
+                if let Err(e) = self.rebuild(&stored) {
+                    tracing::warn!(error = %e, "state in etcd not usable; leading from own state");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "state not read from etcd; leading from own state")
+            }
+        }
+        match broker_cluster::current_plan(&cluster).await {
+            Ok(Some(doc)) => {
+                self.generation = self.generation.max(doc.generation);
+                if let Ok(plan) = doc.plan.to_plan() {
+                    self.plan = plan; // hysteresis goes on from the plan in force
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "published plan not read"),
+        }
+        tracing::info!(epoch = leadership.epoch(), "leading");
+        // The plan of the rebuilt state goes out before the drivers may act, so that no
+        // engine ever gets a plan of this replica's start-up files.
+        self.replan(); // publishes nothing yet: still following
+        self.publish_now();
+        self.authority.send_replace(Authority::Leading(leadership));
+    }
+
+    /// The model from a stored state: the seed, then every journal entry in order.
+    pub(crate) fn rebuild(&mut self, stored: &StoredState) -> Result<(), String> {
+        let Some(seed) = &stored.seed else {
+            return Err("no seed stored".into());
+        };
+        let loaded =
+            config_agent::from_texts(&self.paths, &seed.regions, &seed.cdns, &seed.customers)
+                .map_err(|e| format!("seed: {e}"))?;
+        let mut model = loaded.model.clone();
+        baseline(&mut model, &self.partners, &loaded.reserved);
+        self.commit_reload(model, loaded);
+        for (seq, entry) in &stored.journal {
+            let Entry::Batch { text } = entry else {
+                continue; // routing edits: the routing tables' own
+            };
+            let applied = Events::parse(text)
+                .map_err(|e| e.to_string())
+                .and_then(|events| self.prepare_batch(&events).map_err(|e| e.to_string()));
+            match applied {
+                Ok(outcome) => self.apply_outcome(outcome),
+                Err(e) => tracing::warn!(seq, error = %e, "journal entry not applied"),
+            }
+        }
+        if let Some(link) = self.cluster.as_mut() {
+            link.next_seq = stored.next_seq();
+        }
+        Ok(())
     }
 
     fn on_tick(&mut self) {
@@ -198,6 +416,13 @@ impl Core {
 
     /// A management batch or API operations: every event applies, or nothing changes.
     fn on_batch(&mut self, events: &Events) -> Result<u64, BatchError> {
+        let outcome = self.prepare_batch(events)?;
+        self.apply_outcome(outcome);
+        Ok(self.replan())
+    }
+
+    /// Applies `events` to a copy of the model: the result to commit, or the first error.
+    fn prepare_batch(&self, events: &Events) -> Result<BatchOutcome, BatchError> {
         let now = self.now();
         let mut model = self.model.clone();
         let mut reloaded: Option<LoadedConfig> = None;
@@ -225,16 +450,24 @@ impl Core {
                 }
             }
         }
-        match reloaded {
-            Some(loaded) => self.commit_reload(model, loaded),
-            None => self.model = model,
+        Ok(BatchOutcome {
+            model,
+            reloaded,
+            reserved_totals,
+        })
+    }
+
+    /// Commits a checked batch (no re-plan).
+    fn apply_outcome(&mut self, outcome: BatchOutcome) {
+        match outcome.reloaded {
+            Some(loaded) => self.commit_reload(outcome.model, loaded),
+            None => self.model = outcome.model,
         }
-        for (cdn, kbps) in reserved_totals {
+        for (cdn, kbps) in outcome.reserved_totals {
             if let Some(spec) = self.reserved.get_mut(&cdn) {
                 spec.capacity_kbps = kbps;
             }
         }
-        Ok(self.replan())
     }
 
     /// Reads the agent files into a new model carrying the partners' feedback over.
@@ -344,8 +577,17 @@ impl Core {
         self.generation
     }
 
-    /// Publishes `self.plan` under the next generation.
+    /// Publishes `self.plan` under the next generation. A replica that may not act
+    /// publishes nothing: its plan would not be the leader's.
     fn publish(&mut self) {
+        if self.cluster.is_some() && !self.authority.borrow().may_act() {
+            return;
+        }
+        self.publish_now();
+    }
+
+    /// [`Self::publish`] without asking whether this replica may act.
+    fn publish_now(&mut self) {
         self.generation += 1;
         // Drivers first: their transactions are on the way while the proxies' plan is
         // made (which takes a while with a million prefixes when the regions changed).

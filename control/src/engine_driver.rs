@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::authority::Authority;
 use crate::core::Published;
 use crate::dns_names::DnsNames;
 use crate::metrics::Metrics;
@@ -68,6 +69,8 @@ pub(crate) struct Driver {
     pub(crate) names: Arc<DnsNames>,
     pub(crate) settings: ControlSettings,
     pub(crate) metrics: Arc<Metrics>,
+    /// Whether this replica may drive engines, and under which epoch.
+    pub(crate) authority: watch::Receiver<Authority>,
 }
 
 /// Why a transaction did not commit.
@@ -83,7 +86,26 @@ impl Driver {
     pub(crate) async fn run(mut self, shutdown: CancellationToken) {
         let mut acked: Option<Arc<Published>> = None;
         let mut backoff = self.settings.retry_min;
+        let mut epoch: Option<u64> = None;
         loop {
+            // A follower (or a leader whose lease may be gone) sends nothing; a new
+            // leadership starts from the whole tables, since another leader may have
+            // changed the engine meanwhile.
+            let authority = self.authority.borrow_and_update().clone();
+            if !authority.may_act() {
+                acked = None;
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    changed = self.authority.changed() => if changed.is_err() { return },
+                    // A leader past its deadline turns `may_act` false without a change.
+                    () = tokio::time::sleep(self.settings.retry_max) => {}
+                }
+                continue;
+            }
+            if authority.epoch() != epoch {
+                epoch = authority.epoch();
+                acked = None;
+            }
             let target = Arc::clone(&self.plans.borrow_and_update());
             if acked
                 .as_ref()
@@ -92,6 +114,7 @@ impl Driver {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     changed = self.plans.changed() => if changed.is_err() { return },
+                    changed = self.authority.changed() => if changed.is_err() { return },
                     () = tokio::time::sleep(self.settings.engine_probe) => {
                         if let Err(e) = probe(self.addr, self.settings.engine_timeout).await {
                             // Gone: it may come back empty, so it gets everything again.
@@ -119,7 +142,17 @@ impl Driver {
                 acked = Some(target);
                 continue;
             }
+            let tx = match epoch {
+                Some(n) => tx.with_epoch(n),
+                None => tx,
+            };
             let text = self.names.apply(tx).to_string();
+            // Checked again at the last moment: a process resumed after a pause must not
+            // send under a lease that ran out meanwhile (the engine would refuse the
+            // stale epoch anyway, spec §1).
+            if !self.authority.borrow().may_act() {
+                continue;
+            }
             let engine = self.addr.to_string();
             let sent = tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -28,6 +28,9 @@ pub enum ControlError {
     /// TLS material could not be loaded.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// `[cluster]`: etcd could not be reached or its state read (spec §8).
+    #[error("[cluster] {0}")]
+    Cluster(#[from] broker_cluster::ClusterError),
 }
 
 /// TLS material that cannot be used.

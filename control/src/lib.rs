@@ -61,6 +61,7 @@
 
 mod alert_receiver;
 mod api;
+mod authority;
 mod command;
 mod config_agent;
 mod core;
@@ -72,6 +73,7 @@ mod http_server;
 mod load_agent;
 mod management;
 mod metrics;
+mod replica;
 mod routing;
 mod settings;
 mod state_view;
@@ -144,6 +146,22 @@ impl Control {
         settings.poll_timeout = role.poll_timeout.unwrap_or(settings.poll_timeout);
         let paths = ConfigPaths::of(role);
         let loaded = config_agent::read(&paths)?;
+        // With [cluster]: the files seed an empty prefix only; the state in etcd wins.
+        let clustered = match &deployment.cluster {
+            Some(c) => {
+                let cluster = broker_cluster::Cluster::connect(c).await?;
+                let texts = config_agent::read_texts(&paths)?;
+                if broker_cluster::state::seed_if_empty(&cluster, &texts).await? {
+                    tracing::info!(
+                        prefix = cluster.prefix(),
+                        "empty prefix seeded from the files"
+                    );
+                }
+                let stored = broker_cluster::state::load_state(&cluster).await?;
+                Some((cluster, stored))
+            }
+            None => None,
+        };
         let metrics = Arc::new(Metrics::new());
         let names = DnsNames::of(&deployment.customers);
         let clock = Instant::now();
@@ -156,6 +174,10 @@ impl Control {
             Arc::clone(&metrics),
             clock,
         );
+        let mut core = core;
+        if let Some((cluster, stored)) = &clustered {
+            core.join_cluster(cluster.clone(), stored);
+        }
         let plan = core.shared();
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let mut tasks: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = Vec::new();
@@ -172,15 +194,49 @@ impl Control {
                 names: Arc::clone(&names),
                 settings: settings.clone(),
                 metrics: Arc::clone(&metrics),
+                authority: core.authority(),
             };
             tasks.push(Box::pin(driver.run(shutdown.clone())));
         }
+        let member_engines = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
         for poller in load_agent::pollers(&deployment.partners, &settings)? {
             tasks.push(Box::pin(poller.run(tx.clone(), clock, shutdown.clone())));
         }
 
         let token = role.token.clone();
         let routing = Arc::new(routing::RoutingTables::new(deployment));
+        if let Some((cluster, _)) = &clustered {
+            tasks.push(Box::pin(replica::publish_to_etcd(
+                cluster.clone(),
+                deployment.node.name.clone(),
+                core.subscribe(),
+                core.authority(),
+                Arc::clone(&routing),
+                shutdown.clone(),
+            )));
+            tasks.push(Box::pin(replica::take_inbox(
+                cluster.clone(),
+                tx.clone(),
+                shutdown.clone(),
+            )));
+            let (plans, authority) = (core.subscribe(), core.authority());
+            let (names, settings2, metrics2) =
+                (Arc::clone(&names), settings.clone(), Arc::clone(&metrics));
+            let engines = replica::MemberEngines {
+                configured: role.engines.clone(),
+                make: Box::new(move |addr, status| Driver {
+                    addr,
+                    plans: plans.clone(),
+                    status,
+                    names: Arc::clone(&names),
+                    settings: settings2.clone(),
+                    metrics: Arc::clone(&metrics2),
+                    authority: authority.clone(),
+                }),
+                statuses: Arc::clone(&member_engines),
+            };
+            tasks.push(Box::pin(engines.run(cluster.clone(), shutdown.clone())));
+        }
         let mut control = Self {
             plan,
             routing: Arc::clone(&routing),
@@ -199,6 +255,11 @@ impl Control {
                 metrics: Arc::clone(&metrics),
                 max_body: settings.max_batch_bytes,
                 routing,
+                authority: core.authority(),
+                member_engines: Arc::clone(&member_engines),
+                members: clustered
+                    .as_ref()
+                    .map(|(c, _)| broker_cluster::watch_members(c, shutdown.clone()).0),
             });
             let handler = move |req| Arc::clone(&api).handle(req);
             tasks.push(Box::pin(http_server::serve(
@@ -233,6 +294,34 @@ impl Control {
                 listener,
                 Some(TlsAcceptor::from(config)),
                 handler,
+                shutdown.clone(),
+            )));
+        }
+        if let Some((cluster, _)) = &clustered {
+            let advertise = deployment
+                .cluster
+                .as_ref()
+                .and_then(|c| c.advertise.as_ref().map(ToString::to_string));
+            let reach = |addr: Option<SocketAddr>| {
+                addr.map(|a| match &advertise {
+                    Some(host) if a.ip().is_unspecified() => format!("{host}:{}", a.port()),
+                    _ => a.to_string(),
+                })
+            };
+            let info = broker_cluster::LeaderInfo {
+                replica: format!(
+                    "{}@{}/{}",
+                    deployment.node.name,
+                    advertise.clone().unwrap_or_else(|| "localhost".into()),
+                    std::process::id()
+                ),
+                api: reach(control.api).map(|a| format!("http://{a}")),
+                management: reach(control.management),
+            };
+            tasks.push(Box::pin(replica::elect(
+                cluster.clone(),
+                info,
+                tx.clone(),
                 shutdown.clone(),
             )));
         }
