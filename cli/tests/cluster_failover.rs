@@ -12,88 +12,29 @@
 //!   generation).
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[path = "support/run_process.rs"]
+mod run_process;
+
 use broker_tests::etcd::EtcdCluster;
 use broker_tests::hosts::Hosts;
+use run_process::Running as Process;
+
+/// Logs the cluster's decisions, warnings of the rest.
+const LOG: &str = "warn,broker_cluster=info,broker_control=info";
 
 const LEASE_S: u64 = 2;
 const TOKEN: &str = "cluster-test-token";
 /// Bound on any wait for a process or a state (each is reached within seconds).
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A `cdnbroker run` process, killed when dropped.
-struct Process {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Process {
-    fn start(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "warn,broker_cluster=info,broker_control=info")
-            .env_remove("HTTP_PROXY")
-            .env_remove("http_proxy")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the binary starts");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, lines) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn addr(&mut self, role: &str) -> SocketAddr {
-        let prefix = format!("{role} ");
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.starts_with(&prefix)) {
-                return line[prefix.len()..].parse().expect("an address");
-            }
-            match self.lines.recv_timeout(LIMIT) {
-                Ok(line) => self.seen.push(line),
-                Err(e) => panic!("no `{role}` line ({e}); printed {:?}", self.seen),
-            }
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .expect("kill runs")
-            .success();
-        assert!(ok, "kill {sig}");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A control replica: its process and ports.
 struct Replica {
@@ -105,7 +46,7 @@ struct Replica {
 
 impl Replica {
     fn start(config: PathBuf) -> Self {
-        let mut process = Process::start(&config);
+        let mut process = Process::start(&config, LOG);
         let api = process.addr("control-api");
         let management = process.addr("management");
         Self {
@@ -298,7 +239,7 @@ fn replicas_fail_over_fence_and_keep_the_state() {
     let etcd = EtcdCluster::start(&hosts, dir.path()).expect("a 3-member etcd cluster");
     let [a_toml, b_toml, dns_toml, proxy_toml] = write_world(dir.path(), &etcd.endpoints());
 
-    let mut engine = Process::start(&dns_toml);
+    let mut engine = Process::start(&dns_toml, LOG);
     let dns = engine.addr("dns");
     let a = Replica::start(a_toml);
     let b = Replica::start(b_toml);
@@ -350,7 +291,7 @@ fn replicas_fail_over_fence_and_keep_the_state() {
     });
 
     // The proxy follows the published plan.
-    let mut proxy = Process::start(&proxy_toml);
+    let mut proxy = Process::start(&proxy_toml, LOG);
     let _ = proxy.addr("proxy");
     wait_for("the proxy serving the leader's generation", LIMIT, || {
         let Some(body) = curl(&["-s", &format!("http://{}/api/members", leader.api)]) else {

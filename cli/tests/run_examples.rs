@@ -5,82 +5,21 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 use std::thread;
-use std::time::Duration;
+
+#[path = "support/run_process.rs"]
+mod run_process;
+
+use run_process::Running;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-/// Bound on waiting for a line of the process (it prints within a second when healthy).
-const START_LIMIT: Duration = Duration::from_secs(120);
 
-/// A `cdnbroker run` process, killed when dropped.
-struct Running {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the binary starts");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, lines) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The address printed on the `ROLE ADDR` line, waiting for it.
-    fn addr(&mut self, role: &str) -> SocketAddr {
-        let prefix = format!("{role} ");
-        loop {
-            if let Some(line) = self.seen.iter().find(|l| l.starts_with(&prefix)) {
-                return line[prefix.len()..].parse().expect("an address");
-            }
-            match self.lines.recv_timeout(START_LIMIT) {
-                Ok(line) => self.seen.push(line),
-                Err(e) => {
-                    let status = self.child.try_wait();
-                    panic!(
-                        "no `{role}` line ({e}); printed {:?}; {status:?}",
-                        self.seen
-                    )
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Copies the example folder (TOML, ASCII files, test certificates) into `dir`.
 fn copy_examples(dir: &Path) {
     for entry in fs::read_dir(EXAMPLES).unwrap() {
         let entry = entry.unwrap();
@@ -142,7 +81,7 @@ fn the_g_example_serves_offloaded_images() {
         .replace("http://127.0.0.1:8000", &format!("http://{origin_addr}"));
     let config = dir.path().join("g.toml");
     fs::write(&config, text).unwrap();
-    let mut g = Running::start(&config);
+    let mut g = Running::start(&config, "warn");
     let edge = g.addr("edge");
     g.addr("status");
     let metrics = g.addr("edge-metrics");
@@ -216,7 +155,7 @@ fn the_c_example_answers_dns() {
     let config = dir.path().join("c.toml");
     let text = move_ports(&fs::read_to_string(&config).unwrap());
     fs::write(&config, text).unwrap();
-    let mut c = Running::start(&config);
+    let mut c = Running::start(&config, "warn");
     let dns = c.addr("dns");
     c.addr("control");
     let out = Command::new("dig")

@@ -9,7 +9,13 @@
 //! | `POST /api/events` | a batch: §3 text (`text/plain`), or JSON operations (`application/json`, see `ops`); 200 `{"generation": N}`, or 400 `{"error": "LINE:COL message"}` and nothing changed |
 //! | `POST /api/reset` | re-reads the agent files; 400 `{"error": "... FILE:LINE:COL: message"}` and nothing changed |
 //! | `GET`/`PUT /api/routing` | the partners' URL forms and the customers' site/offload/origin tables as TOML; `PUT` replaces them all or nothing, 400 `{"error": "LINE:COL message"}` (see `routing`) |
+//! | `GET /api/cluster` | `{"role": "alone" \| "leader" \| "follower", "epoch": N, "leader_api": URL}` (spec §8) |
+//! | `GET /api/members` | the engines, proxies and edges registered in etcd, with the plan generation each serves |
 //! | `GET /metrics` | Prometheus text, no token (it holds counters and names only) |
+//!
+//! On a follower of a replicated control (spec §8) every write (any method but `GET`)
+//! is answered 307 with `Location` at the same path on the leader's API (503 while no
+//! leader is known); reads are served by every replica.
 //!
 //! Routes live here; pages for people (the operator page) plug in at [`ui`], which is
 //! asked first.
