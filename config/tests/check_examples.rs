@@ -3,15 +3,18 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use broker_config::check::{Disk, FileSource, Format, Report, check_files};
+use broker_config::deploy::{Deployment, UrlHost};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
 
-/// Every file of `examples/`, named as `examples/<file>` like `check examples/*` does.
+/// Every file directly in `examples/` (not `cluster/`), named `examples/<file>` as `check` does.
 fn examples() -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(examples_dir())
         .unwrap()
@@ -274,4 +277,109 @@ fn a_clustering_output_serves_as_regions_for_cdn_txt() {
         ok.files[0].to_string(),
         "clusters.txt: region list (§6): 2 regions, 2 prefixes"
     );
+}
+
+/// Reads the paths `check` asks for relative to the repository, as `cdnbroker check`
+/// run from its root does.
+struct InRepo(PathBuf);
+
+impl FileSource for InRepo {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+}
+
+/// The many-host example of spec §8 (`examples/cluster/`): each deployment checks out
+/// alone and all of them together, with the files they name in `examples/`; each joins
+/// the same etcd cluster and prefix and listens only on the address it advertises.
+#[test]
+fn the_cluster_example_checks_out_alone_and_together() {
+    let dir = examples_dir().join("cluster");
+    let mut tomls: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (
+                format!("examples/cluster/{name}"),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    tomls.sort();
+    let names: Vec<&str> = tomls.iter().map(|(n, _)| &n[17..]).collect();
+    assert_eq!(
+        names,
+        [
+            "control-a.toml",
+            "control-b.toml",
+            "dns-a.toml",
+            "dns-b.toml",
+            "proxy-a.toml",
+            "proxy-b.toml"
+        ]
+    );
+    let repo = InRepo(examples_dir().join(".."));
+    for one in &tomls {
+        let report = check_files(std::slice::from_ref(one), &repo);
+        assert_eq!(errors(&report), Vec::<String>::new(), "{}", one.0);
+        assert_eq!(report.files[0].format, Format::Deployment);
+    }
+    let report = check_files(&tomls, &repo);
+    assert_eq!(errors(&report), Vec::<String>::new());
+    // The six deployments, then the agent files and PEMs of examples/ they name.
+    assert_eq!(report.files.len(), 12, "{:#?}", report.files);
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|f| f.file == "examples/cluster/../regions.txt" && f.format == Format::Regions)
+    );
+
+    let etcd = [
+        "http://127.0.0.11:2379",
+        "http://127.0.0.12:2379",
+        "http://127.0.0.13:2379",
+    ];
+    for (label, bytes) in &tomls {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let d = Deployment::parse(text, Path::new(label)).unwrap();
+        let cluster = d.cluster.as_ref().unwrap_or_else(|| panic!("{label}"));
+        let endpoints: Vec<String> = cluster
+            .etcd
+            .iter()
+            .map(|u| u.to_string().trim_end_matches('/').to_owned())
+            .collect();
+        assert_eq!(endpoints, etcd, "{label}");
+        assert_eq!(cluster.prefix, "/cdnbroker/C", "{label}");
+        assert_eq!(cluster.lease, Duration::from_secs(3), "{label}");
+        let Some(UrlHost::Ip(host)) = cluster.advertise else {
+            panic!("{label}: advertise is not an address");
+        };
+        let mut listens: Vec<SocketAddr> = Vec::new();
+        let role = if let Some(dns) = &d.dns {
+            listens.extend(&dns.listen);
+            listens.push(dns.control);
+            "dns"
+        } else if let Some(c) = &d.control {
+            assert!(c.engines.is_empty(), "{label}: engines register themselves");
+            listens.extend([c.management, c.api, c.alerts].into_iter().flatten());
+            assert_eq!(listens.len(), 3, "{label}: management, api and alerts");
+            "control"
+        } else if let Some(p) = &d.proxy {
+            listens.push(p.listen);
+            listens.extend(p.special_ports.values());
+            "proxy"
+        } else {
+            panic!("{label}: no role");
+        };
+        let one_role = [d.dns.is_some(), d.control.is_some(), d.proxy.is_some()];
+        assert_eq!(one_role.iter().filter(|&&r| r).count(), 1, "{label}");
+        assert!(label.contains(&format!("/{role}-")), "{label} plays {role}");
+        assert!(
+            listens.iter().all(|a| a.ip() == host),
+            "{label}: listens on {listens:?}, advertises {host}"
+        );
+    }
 }
