@@ -16,12 +16,16 @@ fn check(files: &[PathBuf]) -> Output {
         .unwrap()
 }
 
-/// A copy of `examples/` in a fresh temporary folder, with its file list.
+/// A copy of the files of `examples/` (not its folders: `cluster/` is a deployment of
+/// its own) in a fresh temporary folder, with their list.
 fn copy_examples() -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(examples_dir()).unwrap() {
         let from = entry.unwrap().path();
+        if !from.is_file() {
+            continue;
+        }
         let to = dir.path().join(from.file_name().unwrap());
         std::fs::copy(&from, &to).unwrap();
         files.push(to);
@@ -55,7 +59,9 @@ fn the_readme_command_passes_from_the_repository_root() {
     let root = examples_dir().join("..");
     let files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .unwrap()
-        .map(|e| Path::new("examples").join(e.unwrap().file_name()))
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_file())
+        .map(|e| Path::new("examples").join(e.file_name()))
         .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
         .current_dir(root)

@@ -23,6 +23,9 @@ const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
 fn copy_examples(dir: &Path) {
     for entry in fs::read_dir(EXAMPLES).unwrap() {
         let entry = entry.unwrap();
+        if !entry.path().is_file() {
+            continue; // cluster/ is a deployment of its own
+        }
         fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
     }
 }
