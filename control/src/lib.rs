@@ -183,20 +183,26 @@ impl Control {
         let mut tasks: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = Vec::new();
 
         let names = Arc::new(names);
-        let mut engines = Vec::new();
-        for &addr in &role.engines {
-            let (status, seen) = watch::channel(EngineStatus::new(addr));
-            engines.push(seen);
-            let driver = Driver {
+        // One way to make a driver, for configured and for registered engines.
+        let make_driver = {
+            let (plans, authority) = (core.subscribe(), core.authority());
+            let (names, settings, metrics) =
+                (Arc::clone(&names), settings.clone(), Arc::clone(&metrics));
+            move |addr, status| Driver {
                 addr,
-                plans: core.subscribe(),
+                plans: plans.clone(),
                 status,
                 names: Arc::clone(&names),
                 settings: settings.clone(),
                 metrics: Arc::clone(&metrics),
-                authority: core.authority(),
-            };
-            tasks.push(Box::pin(driver.run(shutdown.clone())));
+                authority: authority.clone(),
+            }
+        };
+        let mut engines = Vec::new();
+        for &addr in &role.engines {
+            let (status, seen) = watch::channel(EngineStatus::new(addr));
+            engines.push(seen);
+            tasks.push(Box::pin(make_driver(addr, status).run(shutdown.clone())));
         }
         let member_engines = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
         for poller in load_agent::pollers(&deployment.partners, &settings)? {
@@ -219,20 +225,9 @@ impl Control {
                 tx.clone(),
                 shutdown.clone(),
             )));
-            let (plans, authority) = (core.subscribe(), core.authority());
-            let (names, settings2, metrics2) =
-                (Arc::clone(&names), settings.clone(), Arc::clone(&metrics));
             let engines = replica::MemberEngines {
                 configured: role.engines.clone(),
-                make: Box::new(move |addr, status| Driver {
-                    addr,
-                    plans: plans.clone(),
-                    status,
-                    names: Arc::clone(&names),
-                    settings: settings2.clone(),
-                    metrics: Arc::clone(&metrics2),
-                    authority: authority.clone(),
-                }),
+                make: Box::new(make_driver.clone()),
                 statuses: Arc::clone(&member_engines),
             };
             tasks.push(Box::pin(engines.run(cluster.clone(), shutdown.clone())));
