@@ -80,6 +80,32 @@ pub fn follow_inbox(
     out_rx
 }
 
+/// The alerts waiting in the inbox now, oldest first: a new leader applies those left
+/// while no replica could (the inbox's watch only tells of what arrives).
+pub async fn pending(cluster: &Cluster) -> Result<Vec<(String, String)>, ClusterError> {
+    let resp = cluster
+        .client()
+        .get(
+            cluster.keys.inbox_dir(),
+            Some(etcd_client::GetOptions::new().with_prefix()),
+        )
+        .await?;
+    Ok(resp
+        .kvs()
+        .iter()
+        .filter_map(|kv| {
+            let key = kv.key_str().ok()?.to_owned();
+            match String::from_utf8(kv.value().to_vec()) {
+                Ok(text) => Some((key, text)),
+                Err(_) => {
+                    tracing::warn!(%key, "inbox value not UTF-8 ignored");
+                    None
+                }
+            }
+        })
+        .collect())
+}
+
 /// Deletes an inbox entry, as leader (once applied).
 pub async fn take(cluster: &Cluster, leader: &Leadership, key: &str) -> Result<(), ClusterError> {
     guarded(cluster, leader, vec![etcd_client::TxnOp::delete(key, None)]).await

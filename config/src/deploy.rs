@@ -303,8 +303,9 @@ pub struct Offloader {
     pub table: BTreeMap<HostPort, HostPort>,
     /// Allowed origin hosts and their back doors.
     pub origins: BTreeMap<HostPort, HttpUrl>,
-    /// Its load agent's alert URL, HTTPS.
-    pub alert: Option<HttpUrl>,
+    /// Its load agent's alert URLs, HTTPS, tried in order (one per control replica;
+    /// empty: no alerts).
+    pub alert: Vec<HttpUrl>,
     /// Trust roots for `alert`; `None`: the system's.
     pub ca: Option<PathBuf>,
 }

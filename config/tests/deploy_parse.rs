@@ -91,7 +91,7 @@ origins = {}
     assert_eq!((edge.cache_mb, edge.status.is_none()), (256, true));
     let c = &edge.offloaders[0];
     assert_eq!(
-        (c.capacity_kbps, c.alert.is_none(), c.ca.is_none()),
+        (c.capacity_kbps, c.alert.is_empty(), c.ca.is_none()),
         (None, true, true)
     );
     assert!(d.control.is_none());
@@ -364,4 +364,54 @@ fn cluster_mistakes_are_reported_at_their_place() {
 fn cluster_without_endpoints_is_an_error() {
     let errs = errors("[node]\nname = \"C\"\n[cluster]\netcd = []\n");
     assert!(errs[0].starts_with("4:8:"), "{errs:?}");
+}
+
+/// An edge whose offloader `C` has the given `alert = ...` value.
+fn edge_with_alert(alert: &str) -> String {
+    format!(
+        "[node]\nname = \"G\"\n[edge]\nlisten = \"127.0.0.1:8090\"\n[[edge.offloader]]\n\
+         name = \"C\"\ntoken = \"t\"\ncapacity_kbps = 1000\nembedded_hosts = [\"g.example\"]\n\
+         origins = {{ \"img.xyz.com\" = \"http://127.0.0.1:8000\" }}\nalert = {alert}\n"
+    )
+}
+
+#[test]
+fn an_offloaders_alert_is_one_url_or_a_list_tried_in_order() {
+    let one = parse(&edge_with_alert("\"https://127.0.0.1:9443/alert\""));
+    let urls = |d: &Deployment| -> Vec<String> {
+        d.edge.as_ref().unwrap().offloaders[0]
+            .alert
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(urls(&one), ["https://127.0.0.1:9443/alert"]);
+    let two = parse(&edge_with_alert(
+        "[\"https://127.0.0.1:9443/alert\", \"https://127.0.0.2:9443/alert\"]",
+    ));
+    assert_eq!(
+        urls(&two),
+        [
+            "https://127.0.0.1:9443/alert",
+            "https://127.0.0.2:9443/alert"
+        ]
+    );
+    // Printed back as written: a string for one, a list for more.
+    for d in [one, two] {
+        let printed = d.to_toml(Path::new("g.toml"));
+        assert_eq!(parse(&printed), d, "{printed}");
+    }
+}
+
+#[test]
+fn alert_mistakes_are_reported_at_the_url() {
+    let errs = errors(&edge_with_alert(
+        "[\"https://127.0.0.1:9443/alert\", \"http://127.0.0.2:9443/alert\"]",
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("11:42:"), "{errs:?}");
+    let errs = errors(&edge_with_alert("[]"));
+    assert!(errs[0].starts_with("11:9:"), "{errs:?}");
+    let errs = errors(&edge_with_alert("3"));
+    assert!(errs[0].starts_with("11:9:"), "{errs:?}");
 }

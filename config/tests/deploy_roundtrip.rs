@@ -218,7 +218,7 @@ fn offloader() -> impl Strategy<Value = Offloader> {
         of(host_port()),
         btree_map(host_port(), url(false, false), 1..4),
         vec((host_port(), any::<usize>()), 0..3),
-        (of(url(true, true)), of(path())),
+        (vec(url(true, true), 0..3), of(path())),
     )
         .prop_map(
             |((name, token, capacity_kbps), embedded, suffix, origins, table, (alert, ca))| {

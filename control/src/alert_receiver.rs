@@ -14,7 +14,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::command::Command;
+use crate::command::{AlertError, Command};
 use crate::http_server::{Body, bearer, read_body, text};
 use crate::metrics::Metrics;
 use crate::tls::same_secret;
@@ -104,9 +104,13 @@ impl AlertReceiver {
                 self.metrics.alert(&partner, "accepted");
                 text(StatusCode::NO_CONTENT, "")
             }
-            Ok(Err(why)) => {
+            Ok(Err(AlertError::Refused(why))) => {
                 self.metrics.alert(&partner, "refused");
                 text(StatusCode::FORBIDDEN, format!("{why}\n"))
+            }
+            Ok(Err(AlertError::NotKept(why))) => {
+                self.metrics.alert(&partner, "not_kept");
+                text(StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"))
             }
             Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
         }

@@ -131,7 +131,7 @@ impl Api {
                 let (reply, answer) = oneshot::channel();
                 self.ask(Command::Reset { reply }, answer, None).await
             }
-            (_, "/api/routing") => routing::handle(&self.routing, &req),
+            (_, "/api/routing") => routing::handle(&self.routing, &self.commands, &req).await,
             (_, "/api/state" | "/api/engines" | "/api/events" | "/api/reset") => json(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &json!({"error": "method not allowed"}),

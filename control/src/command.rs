@@ -10,6 +10,7 @@ use broker_config::{Events, Name, Pos};
 use tokio::sync::oneshot;
 
 use crate::load_agent::Feedback;
+use crate::routing::RoutingProblem;
 use crate::state_view::StateView;
 
 /// One event for the loop that owns the model.
@@ -32,7 +33,12 @@ pub(crate) enum Command {
     /// A partner's alert, its sender already authenticated.
     Alert {
         alert: Alert,
-        reply: oneshot::Sender<Result<u64, String>>,
+        reply: oneshot::Sender<Result<u64, AlertError>>,
+    },
+    /// Replace the routing tables by this TOML text (`PUT /api/routing`): all or nothing.
+    Routing {
+        text: String,
+        reply: oneshot::Sender<Result<u64, Vec<RoutingProblem>>>,
     },
     /// A view of the state for the API.
     State { reply: oneshot::Sender<StateView> },
@@ -57,5 +63,22 @@ pub(crate) struct BatchError {
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.pos, self.message)
+    }
+}
+
+/// Why an alert changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AlertError {
+    /// The alert is refused (an unknown CDN, figures the model does not take): 403.
+    Refused(String),
+    /// It could not be kept now (etcd did not take it): 503, to be sent again or elsewhere.
+    NotKept(String),
+}
+
+impl fmt::Display for AlertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(why) | Self::NotKept(why) => f.write_str(why),
+        }
     }
 }

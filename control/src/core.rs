@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_cluster::{Cluster, Entry, Leadership, StoredState, inbox, state};
-use broker_config::deploy::Partner;
 use broker_config::events::Event;
 use broker_config::status::{Alert, StatusReport};
 use broker_config::transaction::{Located, RegionDef};
@@ -23,12 +22,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::authority::Authority;
-use crate::command::{BatchError, Command};
+use crate::command::{AlertError, BatchError, Command};
 use crate::config_agent::{self, ConfigPaths, LoadedConfig};
 use crate::dns_names::DnsNames;
 use crate::feedback;
 use crate::load_agent::Feedback;
 use crate::metrics::Metrics;
+use crate::partner_record::PartnerRecord;
+use crate::routing::{RoutingProblem, RoutingTables};
 use crate::settings::ControlSettings;
 use crate::state_view;
 
@@ -55,6 +56,8 @@ pub(crate) struct PartnerState {
     pub(crate) last_alert: Option<(Duration, String)>,
     /// When it last said `Unavailable`.
     pub(crate) unavailable_at: Option<Duration>,
+    /// Its last alert is kept in etcd (a replicated control), not yet cleared by a poll.
+    pub(crate) alert_stored: bool,
     pub(crate) polls_ok: u64,
     pub(crate) polls_failed: u64,
     pub(crate) alerts: u64,
@@ -73,6 +76,8 @@ pub(crate) struct Core {
     shared: SharedPlan,
     published: watch::Sender<Arc<Published>>,
     pub(crate) partners: BTreeMap<Name, PartnerState>,
+    /// The partners' URL forms and the customers' tables, edited through the API.
+    routing: Arc<RoutingTables>,
     started: Instant,
     metrics: Arc<Metrics>,
     /// Whether this replica may act (always, alone); the drivers read it too.
@@ -101,12 +106,15 @@ impl Core {
         settings: ControlSettings,
         paths: ConfigPaths,
         loaded: LoadedConfig,
-        partners: &[Partner],
+        routing: Arc<RoutingTables>,
         dns_names: DnsNames,
         metrics: Arc<Metrics>,
         started: Instant,
     ) -> Self {
-        let partners: BTreeMap<Name, PartnerState> = partners
+        // The partners are the routing tables' (an edit keeps their names and polling).
+        let partners: BTreeMap<Name, PartnerState> = routing
+            .current()
+            .partners()
             .iter()
             .map(|p| {
                 let state = PartnerState {
@@ -139,6 +147,7 @@ impl Core {
             shared,
             published,
             partners,
+            routing,
             started,
             metrics,
             authority: watch::channel(Authority::Alone).0,
@@ -217,7 +226,10 @@ impl Core {
                 result,
             } => self.on_feedback(&partner, started, result),
             Command::Alert { alert, reply } => {
-                let _ = reply.send(self.on_alert(&alert));
+                let _ = reply.send(self.on_alert(&alert).map_err(AlertError::Refused));
+            }
+            Command::Routing { text, reply } => {
+                let _ = reply.send(self.routing.replace(&text));
             }
             Command::State { reply } => {
                 let _ = reply.send(state_view::build(self));
@@ -247,32 +259,48 @@ impl Core {
                 };
                 let _ = reply.send(self.clustered_batch(&events, &authority).await);
             }
-            Command::Alert { alert, reply } if !authority.may_act() => {
-                // Passed on through etcd: the leader applies it within a second.
-                let answer = match &self.cluster {
-                    Some(link) => inbox::post_alert(&link.cluster, &alert.to_string())
-                        .await
-                        .map(|()| self.generation)
-                        .map_err(|e| format!("not the leader, and etcd did not take it: {e}")),
-                    None => Err(authority.refusal()),
+            Command::Alert { alert, reply } => {
+                let answer = match &authority {
+                    Authority::Leading(leader) if leader.is_held() => {
+                        self.leader_alert(leader, &alert).await
+                    }
+                    // Passed on through etcd: the leader applies it within a second.
+                    _ => match &self.cluster {
+                        Some(link) => inbox::post_alert(&link.cluster, &alert.to_string())
+                            .await
+                            .map(|()| self.generation)
+                            .map_err(|e| {
+                                AlertError::NotKept(format!(
+                                    "not the leader, and etcd did not take it: {e}"
+                                ))
+                            }),
+                        None => Err(AlertError::NotKept(authority.refusal())),
+                    },
                 };
                 let _ = reply.send(answer);
             }
             Command::InboxAlert { key, alert } => {
-                if let (Authority::Leading(leader), Some(link)) = (&authority, &self.cluster)
+                if let Authority::Leading(leader) = &authority
                     && leader.is_held()
                 {
-                    let cluster = link.cluster.clone();
-                    if let Err(e) = self.on_alert(&alert) {
-                        tracing::warn!(%key, error = %e, "alert from the inbox refused");
-                    }
-                    if let Err(e) = inbox::take(&cluster, leader, &key).await {
-                        tracing::warn!(%key, error = %e, "inbox entry not removed");
-                    }
+                    self.inbox_alert(leader, &key, &alert).await;
                 }
+            }
+            Command::Routing { text, reply } => {
+                let _ = reply.send(self.clustered_routing(&text, &authority).await);
             }
             // Only the leader acts on partners' reports.
             Command::Feedback { .. } if !authority.may_act() => {}
+            Command::Feedback {
+                partner,
+                started,
+                result,
+            } => {
+                self.on_feedback(&partner, started, result);
+                if let Authority::Leading(leader) = &authority {
+                    self.clear_stored_alert(leader, &partner).await;
+                }
+            }
             Command::Lead { leadership, reply } => {
                 self.lead(leadership).await;
                 let _ = reply.send(());
@@ -322,6 +350,14 @@ impl Core {
                 .await
                 .map_err(stored)?;
             link.next_seq = 1;
+            // The routing edits were journaled too: they outlive a reset, as alone.
+            if !self.routing.as_started() {
+                let toml = self.routing.text(&self.routing.current());
+                state::append(&link.cluster, leader, 1, &Entry::Routing { toml })
+                    .await
+                    .map_err(stored)?;
+                link.next_seq = 2;
+            }
         }
         let rest = Events {
             events: events.events[last_reset.map_or(0, |i| i + 1)..].to_vec(),
@@ -370,7 +406,119 @@ impl Core {
         // engine ever gets a plan of this replica's start-up files.
         self.replan(); // publishes nothing yet: still following
         self.publish_now();
-        self.authority.send_replace(Authority::Leading(leadership));
+        self.authority
+            .send_replace(Authority::Leading(Arc::clone(&leadership)));
+        // Alerts a follower left while no replica led.
+        match inbox::pending(&cluster).await {
+            Ok(pending) => {
+                for (key, text) in pending {
+                    match Alert::parse(text.as_bytes()) {
+                        Ok(alert) => self.inbox_alert(&leadership, &key, &alert).await,
+                        Err(e) => tracing::warn!(%key, error = %e, "inbox alert ignored"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "inbox not read"),
+        }
+    }
+
+    /// An alert taken by the leader: kept in etcd (so a new leader knows it), then applied.
+    async fn leader_alert(
+        &mut self,
+        leader: &Leadership,
+        alert: &Alert,
+    ) -> Result<u64, AlertError> {
+        // Checked first, on a copy: a refused alert is not stored.
+        let mut model = self.model.clone();
+        feedback::apply_alert(&mut model, &alert.cdn, &alert.report, self.now())
+            .map_err(|e| AlertError::Refused(e.to_string()))?;
+        if let Some(link) = &self.cluster {
+            let record = PartnerRecord::alert(alert).to_bytes();
+            state::put_partner(&link.cluster, leader, alert.cdn.as_str(), record)
+                .await
+                .map_err(|e| AlertError::NotKept(format!("not stored in etcd: {e}")))?;
+        }
+        if let Some(state) = self.partners.get_mut(&alert.cdn) {
+            state.alert_stored = true;
+        }
+        self.on_alert(alert).map_err(AlertError::Refused)
+    }
+
+    /// An alert from the inbox: applied and kept as the leader's own, then removed.
+    async fn inbox_alert(&mut self, leader: &Leadership, key: &str, alert: &Alert) {
+        match self.leader_alert(leader, alert).await {
+            Ok(_) => {}
+            Err(AlertError::NotKept(e)) => {
+                // Left in the inbox: applied when etcd takes it again.
+                tracing::warn!(%key, error = %e, "alert from the inbox not kept; left there");
+                return;
+            }
+            Err(AlertError::Refused(e)) => {
+                tracing::warn!(%key, error = %e, "alert from the inbox refused");
+            }
+        }
+        if let Some(link) = &self.cluster
+            && let Err(e) = inbox::take(&link.cluster, leader, key).await
+        {
+            tracing::warn!(%key, error = %e, "inbox entry not removed");
+        }
+    }
+
+    /// After a poll: once a stored alert is superseded by a successful poll begun after
+    /// it, the record in etcd says so, so that a new leader does not apply it again.
+    async fn clear_stored_alert(&mut self, leader: &Leadership, partner: &Name) {
+        let Some(state) = self.partners.get(partner) else {
+            return;
+        };
+        let superseded = match (&state.last_ok, &state.last_alert) {
+            (Some((ok, _)), Some((alerted, _))) => ok > alerted,
+            _ => false,
+        };
+        if !state.alert_stored || !superseded {
+            return;
+        }
+        let Some(link) = &self.cluster else { return };
+        let record = PartnerRecord::cleared().to_bytes();
+        match state::put_partner(&link.cluster, leader, partner.as_str(), record).await {
+            Ok(()) => {
+                if let Some(state) = self.partners.get_mut(partner) {
+                    state.alert_stored = false;
+                }
+            }
+            Err(e) => tracing::warn!(%partner, error = %e, "cleared alert not stored; retried"),
+        }
+    }
+
+    /// A routing edit on a clustered replica: refused on a follower; on the leader
+    /// checked, journaled, then put in force.
+    async fn clustered_routing(
+        &mut self,
+        text: &str,
+        authority: &Authority,
+    ) -> Result<u64, Vec<RoutingProblem>> {
+        let refusal = |message: String| {
+            vec![RoutingProblem {
+                pos: Pos::new(1, 1),
+                message,
+            }]
+        };
+        let (Authority::Leading(leader), Some(link)) = (authority, self.cluster.as_mut()) else {
+            return Err(refusal(authority.refusal()));
+        };
+        if !leader.is_held() {
+            return Err(refusal(authority.refusal()));
+        }
+        let routing = self.routing.prepare(text)?;
+        let entry = Entry::Routing {
+            toml: text.to_owned(),
+        };
+        state::append(&link.cluster, leader, link.next_seq, &entry)
+            .await
+            .map_err(|e| refusal(format!("not stored in etcd, nothing changed: {e}")))?;
+        link.next_seq += 1;
+        let generation = routing.generation();
+        self.routing.install(routing);
+        Ok(generation)
     }
 
     /// The model from a stored state: the seed, then every journal entry in order.
@@ -384,9 +532,14 @@ impl Core {
         let mut model = loaded.model.clone();
         baseline(&mut model, &self.partners, &loaded.reserved);
         self.commit_reload(model, loaded);
+        let mut routing = None;
         for (seq, entry) in &stored.journal {
-            let Entry::Batch { text } = entry else {
-                continue; // routing edits: the routing tables' own
+            let text = match entry {
+                Entry::Batch { text } => text,
+                Entry::Routing { toml } => {
+                    routing = Some((seq, toml)); // each edit replaces the whole tables
+                    continue;
+                }
             };
             let applied = Events::parse(text)
                 .map_err(|e| e.to_string())
@@ -396,10 +549,46 @@ impl Core {
                 Err(e) => tracing::warn!(seq, error = %e, "journal entry not applied"),
             }
         }
+        if let Some((seq, toml)) = routing
+            && self.routing.text(&self.routing.current()) != *toml
+            && let Err(e) = self.routing.replace(toml)
+        {
+            let e: Vec<String> = e.iter().map(ToString::to_string).collect();
+            tracing::warn!(seq, error = %e.join("; "), "routing edit not applied");
+        }
+        self.restore_alerts(stored);
         if let Some(link) = self.cluster.as_mut() {
             link.next_seq = stored.next_seq();
         }
         Ok(())
+    }
+
+    /// The partners' alerts kept in etcd, applied at the time they came (control time
+    /// now minus their age).
+    fn restore_alerts(&mut self, stored: &StoredState) {
+        for (name, bytes) in &stored.partners {
+            let pending = PartnerRecord::parse(bytes).and_then(|r| r.pending_alert().transpose());
+            let (alert, age) = match pending {
+                Ok(Some(found)) => found,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(partner = %name, error = %e, "stored partner record ignored");
+                    continue;
+                }
+            };
+            let at = self.now().saturating_sub(age);
+            if let Err(e) = feedback::apply_alert(&mut self.model, &alert.cdn, &alert.report, at) {
+                tracing::warn!(partner = %name, error = %e, "stored alert not applied");
+                continue;
+            }
+            if let Some(state) = self.partners.get_mut(&alert.cdn) {
+                state.alert_stored = true;
+                state.last_alert = Some((at, alert.to_string()));
+                if alert.report == StatusReport::Unavailable {
+                    state.unavailable_at = Some(at);
+                }
+            }
+        }
     }
 
     fn on_tick(&mut self) {

@@ -73,6 +73,7 @@ mod http_server;
 mod load_agent;
 mod management;
 mod metrics;
+mod partner_record;
 mod replica;
 mod routing;
 mod settings;
@@ -165,11 +166,12 @@ impl Control {
         let metrics = Arc::new(Metrics::new());
         let names = DnsNames::of(&deployment.customers);
         let clock = Instant::now();
+        let routing = Arc::new(routing::RoutingTables::new(deployment));
         let core = Core::new(
             settings.clone(),
             paths,
             loaded,
-            &deployment.partners,
+            Arc::clone(&routing),
             names.clone(),
             Arc::clone(&metrics),
             clock,
@@ -206,11 +208,15 @@ impl Control {
         }
         let member_engines = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
         for poller in load_agent::pollers(&deployment.partners, &settings)? {
-            tasks.push(Box::pin(poller.run(tx.clone(), clock, shutdown.clone())));
+            tasks.push(Box::pin(poller.run(
+                tx.clone(),
+                clock,
+                core.authority(),
+                shutdown.clone(),
+            )));
         }
 
         let token = role.token.clone();
-        let routing = Arc::new(routing::RoutingTables::new(deployment));
         if let Some((cluster, _)) = &clustered {
             tasks.push(Box::pin(replica::publish_to_etcd(
                 cluster.clone(),

@@ -18,9 +18,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::authority::Authority;
 use crate::command::Command;
 use crate::error::TlsError;
 use crate::settings::ControlSettings;
@@ -82,11 +83,13 @@ pub(crate) fn pollers(
 
 impl Poller {
     /// Polls every period until `shutdown`, sending each result to the event loop;
-    /// `clock` is the loop's time origin.
+    /// `clock` is the loop's time origin. A replica that stands by polls nothing (spec
+    /// §8: only the leader polls partners).
     pub(crate) async fn run(
         self,
         commands: mpsc::Sender<Command>,
         clock: Instant,
+        authority: watch::Receiver<Authority>,
         shutdown: CancellationToken,
     ) {
         let mut tick = tokio::time::interval(self.period);
@@ -95,6 +98,9 @@ impl Poller {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
+            }
+            if !authority.borrow().may_act() {
+                continue;
             }
             let started = clock.elapsed();
             let result = tokio::select! {

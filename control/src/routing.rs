@@ -67,13 +67,21 @@ const FIXED_CUSTOMER_KEYS: [&str; 1] = ["dns"];
 impl RoutingTables {
     /// The deployment's tables, generation 1.
     pub(crate) fn new(deployment: &Deployment) -> Self {
-        let routing = Routing::new(1, deployment.partners.clone(), deployment.customers.clone());
+        Self::of(
+            deployment.node.name.clone(),
+            &deployment.partners,
+            &deployment.customers,
+        )
+    }
+
+    /// The tables of node `node`'s partners and customers, generation 1.
+    pub(crate) fn of(node: Name, partners: &[Partner], customers: &[Customer]) -> Self {
+        let routing = Routing::new(1, partners.to_vec(), customers.to_vec());
         Self {
-            node: deployment.node.name.clone(),
+            node,
             shared: routing.shared(),
-            start: deployment.partners.clone(),
-            dns: deployment
-                .customers
+            start: partners.to_vec(),
+            dns: customers
                 .iter()
                 .map(|c| (c.name.clone(), c.dns.clone()))
                 .collect(),
@@ -141,8 +149,18 @@ impl RoutingTables {
     /// Checks `text` and, when it holds no error, makes it the tables in force; answers
     /// the new generation. On any error nothing changes.
     pub(crate) fn replace(&self, text: &str) -> Result<u64, Vec<RoutingProblem>> {
-        let (partners, customers) = self.check(text)?;
         let _one_at_a_time = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let routing = self.prepare(text)?;
+        let generation = routing.generation();
+        self.shared.store(Arc::new(routing));
+        Ok(generation)
+    }
+
+    /// The tables `text` would put in force (the next generation), checked by the file's
+    /// rules and by every user's check; nothing changes. A replicated control stores the
+    /// text in etcd between this and [`Self::install`].
+    pub(crate) fn prepare(&self, text: &str) -> Result<Routing, Vec<RoutingProblem>> {
+        let (partners, customers) = self.check(text)?;
         let generation = self.shared.load().generation() + 1;
         let routing = Routing::new(generation, partners, customers);
         let checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,8 +189,18 @@ impl RoutingTables {
                 }]);
             }
         }
+        Ok(routing)
+    }
+
+    /// Puts prepared tables in force.
+    pub(crate) fn install(&self, routing: Routing) {
+        let _one_at_a_time = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.shared.store(Arc::new(routing));
-        Ok(generation)
+    }
+
+    /// True while the tables are the deployment file's (no edit since start).
+    pub(crate) fn as_started(&self) -> bool {
+        self.shared.load().generation() == 1
     }
 
     fn check(&self, text: &str) -> Result<(Vec<Partner>, Vec<Customer>), Vec<RoutingProblem>> {

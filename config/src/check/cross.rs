@@ -347,9 +347,13 @@ fn peering(
             ));
         }
         let alerts_listen = x.control.as_ref().and_then(|c| c.alerts);
-        if let (Some(url), Some(listen)) = (&offloader.alert, alerts_listen)
-            && let Some(addr) = url_addr(url)
-            && addr != listen
+        // Alert URLs written as IP literals must include where the other side listens
+        // (one URL per control replica, each its own address).
+        let literal: Vec<SocketAddr> = offloader.alert.iter().filter_map(url_addr).collect();
+        if let Some(listen) = alerts_listen
+            && !literal.is_empty()
+            && literal.len() == offloader.alert.len()
+            && !literal.contains(&listen)
         {
             let y_text = &ck.files[yi].text;
             let pos = offloader_pos(y, &x.node.name).and_then(|n| {

@@ -7,8 +7,8 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::raw::{
-    RawCluster, RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode, RawOffloader,
-    RawPartner, RawProxy, RawSiteTls, RawTls, S, StrMap,
+    OneOrMany, RawCluster, RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode,
+    RawOffloader, RawPartner, RawProxy, RawSiteTls, RawTls, S, StrMap,
 };
 use super::values::TlsFiles;
 use super::{ClusterRole, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S, Deployment};
@@ -124,7 +124,11 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
                             semantic_suffix: o.semantic_suffix.as_ref().map(s),
                             table: map(&o.table),
                             origins: map(&o.origins),
-                            alert: o.alert.as_ref().map(s),
+                            alert: match o.alert.as_slice() {
+                                [] => None,
+                                [one] => Some(Spanned::new(0..0, OneOrMany::One(one.to_string()))),
+                                many => Some(Spanned::new(0..0, OneOrMany::Many(list(many)))),
+                            },
                             ca: o.ca.as_deref().map(|f| p.path(f)),
                         },
                     )

@@ -202,7 +202,60 @@ pub(crate) struct RawOffloader {
     pub(crate) table: StrMap,
     pub(crate) origins: StrMap,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) alert: Option<S<String>>,
+    pub(crate) alert: Option<S<OneOrMany>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ca: Option<S<String>>,
+}
+
+/// A key that takes one string or a list of them (`alert = "url"` or `alert = [...]`).
+#[derive(Debug, PartialEq)]
+pub(crate) enum OneOrMany {
+    /// One string; its place is the key's value.
+    One(String),
+    Many(Vec<S<String>>),
+}
+
+impl OneOrMany {
+    /// Each string with its span (`whole`: the span of the value, for `One`).
+    pub(crate) fn items(&self, whole: std::ops::Range<usize>) -> Vec<S<String>> {
+        match self {
+            Self::One(s) => vec![Spanned::new(whole, s.clone())],
+            Self::Many(items) => items.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<S<String>>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany::Many(items))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for OneOrMany {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        match self {
+            Self::One(s) => z.serialize_str(s),
+            Self::Many(items) => items.serialize(z),
+        }
+    }
 }

@@ -16,7 +16,7 @@ use super::raw::{
     RawCluster, RawControl, RawCustomer, RawDns, RawEdge, RawNode, RawOffloader, RawPartner,
     RawProxy, RawSiteTls, S, StrMap,
 };
-use super::values::{HostPort, Scheme, TlsFiles, UrlHost};
+use super::values::{HostPort, HttpUrl, Scheme, TlsFiles, UrlHost};
 use super::{
     ClusterRole, ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S,
     Deployment, DnsRole, EdgeRole, EtcdAuth, LEASE_S, MAX_PROXY_TIMEOUT_S, MAX_REWRITE_CACHE_MB,
@@ -737,10 +737,21 @@ impl Checker<'_> {
         if raw.embedded_hosts.is_empty() && raw.semantic_suffix.is_none() && raw.table.is_empty() {
             self.invalid(raw.name.span(), Problem::OffloaderWithoutForm);
         }
-        let alert = raw
-            .alert
-            .as_ref()
-            .map(|u| self.url(u, UrlUse::WithPath(Scheme::Https)));
+        let alert: Option<Vec<HttpUrl>> = raw.alert.as_ref().map_or(Some(Vec::new()), |list| {
+            let items = list.get_ref().items(list.span());
+            if items.is_empty() {
+                self.invalid(
+                    list.span(),
+                    Problem::BadValue("`alert` lists no URL: leave the key out for no alerts"),
+                );
+            }
+            // Every URL checked (each error reported), then all or none.
+            let urls: Vec<Option<HttpUrl>> = items
+                .iter()
+                .map(|u| self.url(u, UrlUse::WithPath(Scheme::Https)))
+                .collect();
+            urls.into_iter().collect()
+        });
         let ca = raw.ca.as_ref().map(|p| self.path(p));
         let suffix = match (&raw.semantic_suffix, suffix) {
             (Some(_), None) => return None,
@@ -754,7 +765,7 @@ impl Checker<'_> {
             semantic_suffix: suffix,
             table: table?,
             origins: origins?,
-            alert: alert.map_or(Some(None), |v| v.map(Some))?,
+            alert: alert?,
             ca: ca.map_or(Some(None), |v| v.map(Some))?,
         })
     }

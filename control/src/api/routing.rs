@@ -10,11 +10,17 @@
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::command::Command;
 use crate::http_server::{Body, json};
 use crate::routing::RoutingTables;
 
-pub(super) fn handle(tables: &RoutingTables, req: &Request<Bytes>) -> Response<Body> {
+pub(super) async fn handle(
+    tables: &RoutingTables,
+    commands: &mpsc::Sender<Command>,
+    req: &Request<Bytes>,
+) -> Response<Body> {
     match *req.method() {
         Method::GET => json(StatusCode::OK, &view(tables)),
         Method::PUT | Method::POST => {
@@ -24,15 +30,31 @@ pub(super) fn handle(tables: &RoutingTables, req: &Request<Bytes>) -> Response<B
                     &json!({"error": "1:1 the text is not UTF-8"}),
                 );
             };
-            match tables.replace(text) {
-                Ok(generation) => json(StatusCode::OK, &json!({"generation": generation})),
-                Err(problems) => {
+            // Through the event loop: a replicated control journals the edit first.
+            let (reply, answer) = oneshot::channel();
+            let edit = Command::Routing {
+                text: text.to_owned(),
+                reply,
+            };
+            if commands.send(edit).await.is_err() {
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"error": "shutting down"}),
+                );
+            }
+            match answer.await {
+                Ok(Ok(generation)) => json(StatusCode::OK, &json!({"generation": generation})),
+                Ok(Err(problems)) => {
                     let errors: Vec<String> = problems.iter().map(ToString::to_string).collect();
                     json(
                         StatusCode::BAD_REQUEST,
                         &json!({"error": errors.first(), "errors": errors}),
                     )
                 }
+                Err(_) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"error": "shutting down"}),
+                ),
             }
         }
         _ => json(

@@ -49,11 +49,12 @@ fn core(dir: &Path) -> Core {
         token: None,
         ca: None,
     };
+    let routing = Arc::new(RoutingTables::of(n("C"), std::slice::from_ref(&g), &[]));
     Core::new(
         ControlSettings::default(),
         paths,
         loaded,
-        &[g],
+        routing,
         DnsNames::default(),
         Arc::new(Metrics::new()),
         Instant::now(),
@@ -67,7 +68,7 @@ fn batch(core: &mut Core, text: &str) -> Result<u64, BatchError> {
     answer.try_recv().unwrap()
 }
 
-fn alert(core: &mut Core, text: &str) -> Result<u64, String> {
+fn alert(core: &mut Core, text: &str) -> Result<u64, AlertError> {
     let (reply, mut answer) = oneshot::channel();
     let alert = Alert::parse(text.as_bytes()).unwrap();
     core.handle(Command::Alert { alert, reply });
@@ -150,7 +151,7 @@ fn an_alert_about_a_cdn_the_files_lack_changes_nothing() {
     let mut core = core(dir.path());
     let generation = core.generation;
     let e = alert(&mut core, "Q Unavailable").unwrap_err();
-    assert_eq!(e, "unknown cdn Q");
+    assert_eq!(e, AlertError::Refused("unknown cdn Q".into()));
     assert_eq!(core.generation, generation);
 }
 

@@ -30,7 +30,8 @@ type AlertClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 struct Channel {
     offloader: usize,
     capacity_kbps: u64,
-    uri: Uri,
+    /// The offloader's alert URLs, tried in order (its control replicas, spec §8).
+    uris: Arc<[Uri]>,
     token: HeaderValue,
     client: AlertClient,
     last_sent: Option<Instant>,
@@ -40,13 +41,23 @@ struct Channel {
 fn channels(edge: &Edge) -> Result<Vec<Channel>, TlsError> {
     let mut out = Vec::new();
     for (i, o) in edge.snapshot.offloaders.iter().enumerate() {
-        let (Some(capacity_kbps), Some(alert)) = (o.capacity_kbps, &o.alert) else {
+        let Some(capacity_kbps) = o.capacity_kbps else {
             continue;
         };
-        let Ok(uri) = alert.to_string().parse::<Uri>() else {
-            tracing::warn!(offloader = %o.name, "alert URL is not a URI; no alerts");
+        let uris: Vec<Uri> = o
+            .alert
+            .iter()
+            .filter_map(|url| match url.to_string().parse::<Uri>() {
+                Ok(uri) => Some(uri),
+                Err(_) => {
+                    tracing::warn!(offloader = %o.name, %url, "alert URL is not a URI; skipped");
+                    None
+                }
+            })
+            .collect();
+        if uris.is_empty() {
             continue;
-        };
+        }
         let Ok(token) = HeaderValue::from_str(&format!("Bearer {}", o.token.expose())) else {
             continue;
         };
@@ -59,7 +70,7 @@ fn channels(edge: &Edge) -> Result<Vec<Channel>, TlsError> {
         out.push(Channel {
             offloader: i,
             capacity_kbps,
-            uri,
+            uris: uris.into(),
             token,
             client: Client::builder(TokioExecutor::new()).build(https),
             last_sent: None,
@@ -100,7 +111,7 @@ pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<
                 // Sent in the background: a slow receiver never delays the checks.
                 tokio::spawn(send(
                     ch.client.clone(),
-                    ch.uri.clone(),
+                    Arc::clone(&ch.uris),
                     ch.token.clone(),
                     alert,
                 ));
@@ -113,7 +124,12 @@ pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<
             cdn: edge.node.clone(),
             report: StatusReport::Unavailable,
         };
-        send(ch.client.clone(), ch.uri.clone(), ch.token.clone(), alert)
+        send(
+            ch.client.clone(),
+            Arc::clone(&ch.uris),
+            ch.token.clone(),
+            alert,
+        )
     });
     // Bounded: a dead receiver must not hold the shutdown up.
     let _ = tokio::time::timeout(UNAVAILABLE_WAIT, join_all(unavailable)).await;
@@ -121,7 +137,11 @@ pub(crate) async fn run(edge: Arc<Edge>, shutdown: CancellationToken) -> Result<
 }
 
 /// How long a stopping edge waits for its `Unavailable` alerts to be delivered.
-const UNAVAILABLE_WAIT: Duration = Duration::from_secs(3);
+const UNAVAILABLE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long one alert URL may take before the next is tried: a paused replica accepts
+/// connections and never answers.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs every future to completion, concurrently.
 async fn join_all(futures: impl Iterator<Item = impl Future<Output = ()> + Send + 'static>) {
@@ -132,21 +152,25 @@ async fn join_all(futures: impl Iterator<Item = impl Future<Output = ()> + Send 
     while set.join_next().await.is_some() {}
 }
 
-async fn send(client: AlertClient, uri: Uri, token: HeaderValue, alert: Alert) {
+/// Posts `alert` to each URL in turn until one takes it (2xx).
+async fn send(client: AlertClient, uris: Arc<[Uri]>, token: HeaderValue, alert: Alert) {
     let body = Bytes::from(alert.to_string());
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(uri.clone())
-        .header(AUTHORIZATION, token)
-        .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(body));
-    let Ok(req) = req else { return };
-    match tokio::time::timeout(Duration::from_secs(10), client.request(req)).await {
-        Ok(Ok(resp)) if resp.status().is_success() => {
-            tracing::info!(%uri, %alert, "alert accepted");
+    for uri in uris.iter() {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(uri.clone())
+            .header(AUTHORIZATION, token.clone())
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Full::new(body.clone()));
+        let Ok(req) = req else { continue };
+        match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await {
+            Ok(Ok(resp)) if resp.status().is_success() => {
+                tracing::info!(%uri, %alert, "alert accepted");
+                return;
+            }
+            Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), "alert refused"),
+            Ok(Err(e)) => tracing::warn!(%uri, error = %e, "alert not sent"),
+            Err(_) => tracing::warn!(%uri, "alert timed out"),
         }
-        Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), "alert refused"),
-        Ok(Err(e)) => tracing::warn!(%uri, error = %e, "alert not sent"),
-        Err(_) => tracing::warn!(%uri, "alert timed out"),
     }
 }

@@ -24,7 +24,7 @@ pub struct OffloaderFacts {
     /// Capacity reserved for it, kbps; `None`: no alerts.
     pub capacity_kbps: Option<u64>,
     /// Where its alerts go.
-    pub alert: Option<HttpUrl>,
+    pub alert: Vec<HttpUrl>,
     /// Trust roots for `alert`; `None`: the web PKI roots.
     pub ca: Option<PathBuf>,
 }

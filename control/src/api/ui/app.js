@@ -131,14 +131,17 @@ function stopRefresh() {
 function refresh() {
   if (!refreshing) {
     refreshing = (async () => {
-      const [state, routing, metrics] = await Promise.all([
+      const [state, routing, metrics, cluster, members] = await Promise.all([
         api('GET', '/api/state'),
         api('GET', '/api/routing'),
         fetch('/metrics', { cache: 'no-store' }).then((r) => (r.ok ? r.text() : '')),
+        api('GET', '/api/cluster'),
+        api('GET', '/api/members'),
       ]);
       last.state = state;
       last.routing = routing;
       draw(state, routing, parseMetrics(metrics));
+      drawCluster(cluster, members);
       $('refresh-error').hidden = true;
     })().finally(() => { refreshing = null; });
   }
@@ -161,6 +164,23 @@ function draw(state, routing, metrics) {
   drawCounters(state, metrics);
   drawCustomers(state);
   drawRouting(routing);
+}
+
+// ---- the replicas and members of a replicated control (hidden alone)
+
+function drawCluster(cluster, members) {
+  $('cluster').hidden = cluster.role === 'alone';
+  if (cluster.role === 'alone') return;
+  $('cluster-role').textContent = cluster.role;
+  $('cluster-epoch').textContent = cluster.epoch ?? '—';
+  const leader = $('cluster-leader');
+  leader.textContent = cluster.role === 'leader' ? 'this replica' : (cluster.leader_api ?? 'none known');
+  if (cluster.role !== 'leader' && cluster.leader_api) leader.href = cluster.leader_api;
+  else leader.removeAttribute('href');
+  fill($('members').tBodies[0], members.members.map((m) =>
+    el('tr', { 'data-member': `${m.role} ${m.address}` },
+      el('td', {}, m.role), el('td', {}, m.address), el('td', {}, m.node),
+      el('td', { class: 'num' }, m.generation), el('td', { class: 'num' }, m.epoch ?? '—'))));
 }
 
 function drawCdns(state) {
