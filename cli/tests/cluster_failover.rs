@@ -12,109 +12,25 @@
 //!   generation).
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[path = "support/cluster_world.rs"]
+mod cluster_world;
 #[path = "support/run_process.rs"]
 mod run_process;
 
 use broker_tests::etcd::EtcdCluster;
 use broker_tests::hosts::Hosts;
+use cluster_world::{LIMIT, LOG, QueryLoop, Replica, TOKEN, curl, leader_of, manage, wait_for};
 use run_process::Running as Process;
 
-/// Logs the cluster's decisions, warnings of the rest.
-const LOG: &str = "warn,broker_cluster=info,broker_control=info";
-
 const LEASE_S: u64 = 2;
-const TOKEN: &str = "cluster-test-token";
-/// Bound on any wait for a process or a state (each is reached within seconds).
-const LIMIT: Duration = Duration::from_secs(30);
 
-/// A control replica: its process and ports.
-struct Replica {
-    process: Process,
-    api: SocketAddr,
-    management: SocketAddr,
-    config: PathBuf,
-}
-
-impl Replica {
-    fn start(config: PathBuf) -> Self {
-        let mut process = Process::start(&config, LOG);
-        let api = process.addr("control-api");
-        let management = process.addr("management");
-        Self {
-            process,
-            api,
-            management,
-            config,
-        }
-    }
-
-    fn role(&self) -> Option<String> {
-        let body = curl(&["-s", &format!("http://{}/api/cluster", self.api)])?;
-        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-        v["role"].as_str().map(str::to_owned)
-    }
-}
-
-fn curl(args: &[&str]) -> Option<String> {
-    let out = Command::new("curl")
-        .args(["--max-time", "2", "-H"])
-        .arg(format!("Authorization: Bearer {TOKEN}"))
-        .args(args)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// A §3 batch on the management port; the answer line.
-fn manage(addr: SocketAddr, events: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("management connects");
-    s.set_read_timeout(Some(LIMIT)).expect("timeout");
-    write!(s, "AUTH {TOKEN}\n{events}\nEND\n").expect("write");
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
-    reply.trim().to_owned()
-}
-
-/// `dig +short` of img.xyz.com at the engine; `None` when it did not answer.
-fn dig(dns: SocketAddr) -> Option<String> {
-    let out = Command::new("dig")
-        .args([
-            &format!("@{}", dns.ip()),
-            "-p",
-            &dns.port().to_string(),
-            "img.xyz.com",
-            "A",
-            "+short",
-            "+time=1",
-            "+tries=1",
-        ])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && !text.contains("timed out")).then_some(text)
-}
-
-/// Waits until `f` holds, within `limit`; panics with `what` otherwise.
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return start.elapsed();
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not within {limit:?}");
+/// `dig +short img.xyz.com` at the engine.
+fn dig(dns: std::net::SocketAddr) -> Option<String> {
+    cluster_world::dig(dns, "img.xyz.com")
 }
 
 const VIA_C: &str = "192.0.2.10";
@@ -173,59 +89,6 @@ fn write_world(dir: &Path, etcd: &[String]) -> [PathBuf; 4] {
     )
     .unwrap();
     [a, b, dns, proxy]
-}
-
-/// Counts dig queries the engine left unanswered while running.
-struct QueryLoop {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicUsize>,
-    lost: Arc<AtomicUsize>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl QueryLoop {
-    fn start(dns: SocketAddr) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sent, lost) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (s, se, lo) = (Arc::clone(&stop), Arc::clone(&sent), Arc::clone(&lost));
-        let thread = thread::spawn(move || {
-            // Bounded: at most LIMIT of queries, however long the test takes.
-            let start = Instant::now();
-            while !s.load(Ordering::Relaxed) && start.elapsed() < LIMIT * 4 {
-                se.fetch_add(1, Ordering::Relaxed);
-                if dig(dns).is_none_or(|a| a.is_empty()) {
-                    lo.fetch_add(1, Ordering::Relaxed);
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-        });
-        Self {
-            stop,
-            sent,
-            lost,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        (
-            self.sent.load(Ordering::Relaxed),
-            self.lost.load(Ordering::Relaxed),
-        )
-    }
-}
-
-fn leader_of<'a>(replicas: &'a [&'a Replica]) -> Option<&'a Replica> {
-    let leaders: Vec<&Replica> = replicas
-        .iter()
-        .copied()
-        .filter(|r| r.role().as_deref() == Some("leader"))
-        .collect();
-    (leaders.len() == 1).then(|| leaders[0])
 }
 
 #[test]
@@ -309,7 +172,7 @@ fn replicas_fail_over_fence_and_keep_the_state() {
     });
 
     // kill -9 the leader: the follower takes over within lease + 1 s, from the journal.
-    let queries = QueryLoop::start(dns);
+    let queries = QueryLoop::start(vec![dns], "img.xyz.com");
     let (killed_config, survivor) = if std::ptr::eq(leader, &a) {
         a.process.signal("-KILL");
         (a.config.clone(), &b)

@@ -8,6 +8,9 @@ use etcd_client::{Certificate, Client, ConnectOptions, TlsOptions};
 use crate::error::ClusterError;
 use crate::keys::Keys;
 
+/// The pause between two attempts to reach etcd at start.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
+
 /// A connected etcd client and this CDN's place in it. Cheap to clone (one channel).
 #[derive(Clone)]
 pub struct Cluster {
@@ -62,15 +65,20 @@ impl Cluster {
         let mut client = Client::connect(&endpoints, Some(options))
             .await
             .map_err(unreachable)?;
-        match tokio::time::timeout(lease, client.status()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(unreachable(e)),
-            Err(_) => {
-                return Err(ClusterError::Unreachable {
-                    endpoints: endpoints.join(", "),
-                    source: etcd_client::Error::InvalidArgs(format!("no answer within {lease:?}")),
-                });
+        // Requests are spread over the endpoints, and one to a member that is down fails
+        // at once: asked again until one answers or the lease has passed, so that a role
+        // starts while any member of the cluster is up.
+        let deadline = tokio::time::Instant::now() + lease;
+        loop {
+            let error = match tokio::time::timeout_at(deadline, client.status()).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) => e,
+                Err(_) => etcd_client::Error::InvalidArgs(format!("no answer within {lease:?}")),
+            };
+            if tokio::time::Instant::now() + RETRY_AFTER >= deadline {
+                return Err(unreachable(error));
             }
+            tokio::time::sleep(RETRY_AFTER).await;
         }
         Ok(Self {
             client,

@@ -1,8 +1,9 @@
 //! The following side of the published plan (spec §8): proxies and edges with
 //! `[cluster]` and no `[control]` watch `<prefix>/plan` and swap each new plan into the
 //! same [`SharedPlan`] and [`SharedRouting`] an in-process control would feed, one
-//! atomic store each. A document that does not parse, or that is older than the one in
-//! force (a lower epoch, or the same epoch and a generation not above), is logged and
+//! atomic store each. A document that does not parse, or that is not newer than the one
+//! in force (by epoch, then plan generation, then routing generation: an edit of the
+//! routing tables alone is published under the same plan generation), is logged and
 //! never applied. With etcd unreachable the last plan stays in force.
 
 use std::sync::Arc;
@@ -67,7 +68,8 @@ pub async fn follow_plan(
 /// What the follower applied last.
 #[derive(Default)]
 struct Applied {
-    version: Option<(u64, u64)>,
+    /// (epoch, plan generation, routing generation) of the document in force.
+    version: Option<(u64, u64, u64)>,
     regions: Option<(BlobRef, Arc<Vec<RegionDef>>)>,
     routing: Option<String>,
     routing_generation: u64,
@@ -80,11 +82,14 @@ impl Applied {
         doc: PlanDoc,
         targets: &PlanTargets,
     ) -> Result<(), String> {
-        let version = (doc.epoch, doc.generation);
-        if self.version.is_some_and(|v| version <= v) {
+        let version = (doc.epoch, doc.generation, doc.routing_generation);
+        if self.version == Some(version) {
+            return Ok(()); // the same document again (a re-read after a resync)
+        }
+        if self.version.is_some_and(|v| version < v) {
             return Err(format!(
-                "epoch {} generation {} is not newer than the plan in force",
-                doc.epoch, doc.generation
+                "epoch {} generation {} routing generation {} is not newer than the plan in force",
+                doc.epoch, doc.generation, doc.routing_generation
             ));
         }
         let plan = doc.plan.to_plan()?;

@@ -22,7 +22,13 @@ pub(crate) struct Running {
 impl Running {
     /// Starts `cdnbroker run --config config` with `RUST_LOG` = `log`.
     pub(crate) fn start(config: &Path, log: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cdnbroker"))
+        Self::start_with(Command::new(env!("CARGO_BIN_EXE_cdnbroker")), config, log)
+    }
+
+    /// [`Self::start`] through `program`, a command that runs the binary (e.g. on a test
+    /// host: `ip netns exec NAME cdnbroker`).
+    pub(crate) fn start_with(mut program: Command, config: &Path, log: &str) -> Self {
+        let mut child = program
             .args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", log)
@@ -66,6 +72,12 @@ impl Running {
         }
     }
 
+    /// The program's path, for [`Self::start_with`].
+    #[allow(dead_code, reason = "not every test binary starts processes on hosts")]
+    pub(crate) fn binary() -> &'static str {
+        env!("CARGO_BIN_EXE_cdnbroker")
+    }
+
     /// Sends `sig` (`-KILL`, `-STOP`, `-CONT`...) with kill(1).
     #[allow(dead_code, reason = "not every test binary signals its processes")]
     pub(crate) fn signal(&self, sig: &str) {
@@ -75,6 +87,22 @@ impl Running {
             .expect("kill runs")
             .success();
         assert!(ok, "kill {sig}");
+    }
+}
+
+impl Running {
+    /// Sends `sig` and waits (bounded) for the process to end; false if it did not.
+    #[allow(dead_code, reason = "not every test binary stops its processes")]
+    pub(crate) fn stop(&mut self, sig: &str, limit: Duration) -> bool {
+        self.signal(sig);
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 }
 
