@@ -246,6 +246,18 @@ impl Control {
             alerts: None,
             engines: engines.clone(),
         };
+        // One watch of the members, for the API, the page and the gauges.
+        let members = clustered.as_ref().map(|(c, _)| {
+            let (members, reachable) = broker_cluster::watch_members(c, shutdown.clone());
+            tasks.push(Box::pin(replica::report(
+                metrics.cluster.clone(),
+                core.authority(),
+                members.clone(),
+                reachable,
+                shutdown.clone(),
+            )));
+            members
+        });
         if let (Some(addr), Some(token)) = (role.api, token.clone()) {
             let listener = bind("api", addr).await?;
             control.api = Some(local(&listener, addr));
@@ -258,9 +270,7 @@ impl Control {
                 routing,
                 authority: core.authority(),
                 member_engines: Arc::clone(&member_engines),
-                members: clustered
-                    .as_ref()
-                    .map(|(c, _)| broker_cluster::watch_members(c, shutdown.clone()).0),
+                members: members.clone(),
             });
             let handler = move |req| Arc::clone(&api).handle(req);
             tasks.push(Box::pin(http_server::serve(

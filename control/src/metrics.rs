@@ -37,6 +37,17 @@ pub(crate) struct Metrics {
     pub(crate) alerts: Family<PartnerLabels, Counter>,
     pub(crate) polls: Family<PartnerLabels, Counter>,
     pub(crate) transactions: Family<EngineLabels, Counter>,
+    /// Spec §8: this replica's standing and what it knows of etcd.
+    pub(crate) cluster: ClusterGauges,
+}
+
+/// A replicated control's gauges (all 0 alone).
+#[derive(Clone, Default)]
+pub(crate) struct ClusterGauges {
+    pub(crate) leading: Gauge,
+    pub(crate) epoch: Gauge,
+    pub(crate) etcd_reachable: Gauge,
+    pub(crate) members: Gauge,
 }
 
 impl Metrics {
@@ -78,8 +89,34 @@ impl Metrics {
             "Transactions sent to DNS engines, by engine, kind and result",
             transactions.clone(),
         );
+        let cluster = ClusterGauges::default();
+        for (name, help, gauge) in [
+            (
+                "cluster_leading",
+                "1 while this replica leads (spec §8)",
+                &cluster.leading,
+            ),
+            (
+                "cluster_epoch",
+                "The epoch of this replica's leadership (0 while following)",
+                &cluster.epoch,
+            ),
+            (
+                "cluster_etcd_reachable",
+                "1 while etcd answers; 0: the last plan and members known are kept",
+                &cluster.etcd_reachable,
+            ),
+            (
+                "cluster_members",
+                "Engines, proxies and edges registered in etcd",
+                &cluster.members,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         Self {
             registry,
+            cluster,
             plan_generation,
             plan_changes,
             events,

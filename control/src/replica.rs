@@ -22,6 +22,7 @@ use crate::authority::Authority;
 use crate::command::Command;
 use crate::core::Published;
 use crate::engine_driver::{Driver, EngineStatus};
+use crate::metrics::ClusterGauges;
 use crate::routing::RoutingTables;
 
 /// Campaigns, leads until the leadership is lost, then follows and campaigns again.
@@ -218,6 +219,33 @@ pub(crate) async fn take_inbox(
                 }
             }
             Err(e) => tracing::warn!(%key, error = %e, "inbox alert ignored"),
+        }
+    }
+}
+
+/// Keeps the cluster gauges up to date: leading and epoch from `authority`, etcd's
+/// reachability and the member count from the members' watch.
+pub(crate) async fn report(
+    gauges: ClusterGauges,
+    mut authority: watch::Receiver<Authority>,
+    mut members: watch::Receiver<broker_cluster::Members>,
+    mut reachable: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    loop {
+        let auth = authority.borrow_and_update().clone();
+        gauges.leading.set(i64::from(auth.may_act()));
+        gauges.epoch.set(clamp(auth.epoch().unwrap_or(0)));
+        let count = members.borrow_and_update().len() as u64;
+        gauges.members.set(clamp(count));
+        let up = *reachable.borrow_and_update();
+        gauges.etcd_reachable.set(i64::from(up));
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = authority.changed() => if r.is_err() { return },
+            r = members.changed() => if r.is_err() { return },
+            r = reachable.changed() => if r.is_err() { return },
         }
     }
 }
