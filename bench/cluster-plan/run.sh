@@ -148,7 +148,13 @@ echo "== alert -> action: 2 engines, 2 proxies, 100 simulated watchers"
 probe 100 | tail -3
 
 echo "== failover after kill -9 of the leader (lease_s 3; goal < 4 s)"
-role() { curl -s --max-time 1 -H "Authorization: Bearer $TOKEN" "http://$1:9090/api/cluster" | grep -o '"role":"[a-z]*"' | cut -d'"' -f4; }
+role() { curl -s --max-time 1 -H "Authorization: Bearer $TOKEN" "http://$1:9090/api/cluster" | tr -d ' \n' | grep -o '"role":"[a-z]*"' | cut -d'"' -f4; }
+# Polls `role HOST` until it says WANT, at most 30 s.
+await_role() {
+  for _ in $(seq 600); do [[ $(role "$1") == "$2" ]] && return; sleep 0.05; done
+  echo "$1 never became $2" >&2
+  exit 1
+}
 for i in $(seq "$FAILOVERS"); do
   if [[ $(role 127.0.0.21) == leader ]]; then
     dead=a dead_host=127.0.0.21 alive=127.0.0.22
@@ -158,10 +164,10 @@ for i in $(seq "$FAILOVERS"); do
   pid_var=PID_control_$dead
   t0=$(date +%s%N)
   kill -9 "${!pid_var}"
-  until [[ $(role "$alive") == leader ]]; do sleep 0.02; done
+  await_role "$alive" leader
   echo "failover $i: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   start "control-$dead" control-api
-  until [[ $(role "$dead_host") == follower ]]; do sleep 0.05; done
+  await_role "$dead_host" follower
 done
 
 echo "== etcd writes per published plan (the leaders' logs)"

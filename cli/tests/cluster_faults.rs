@@ -523,8 +523,14 @@ fn the_plan_survives_the_faults_of_hosts_etcd_and_replicas() {
         "full tables took {full_tables:?}"
     );
     cdns.engines.push((engine, dns));
+    let before = leader_of(&[&replicas[0], &replicas[1]]).map(|r| r.api);
     etcd.kill(0).expect("etcd member killed");
     cdns.alert_and_recover("with one etcd member down");
+    let after = leader_of(&[&replicas[0], &replicas[1]]).map(|r| r.api);
+    eprintln!(
+        "one etcd member down: the control leadership {}",
+        if before == after { "stayed" } else { "moved" }
+    );
     etcd.restart(0).expect("etcd member back");
 
     // 4. every replica restarted while G is Unavailable: G stays out, the edits stay.

@@ -26,6 +26,9 @@ use crate::error::ClusterError;
 /// between this host and etcd's.
 const FENCE_MARGIN: Duration = Duration::from_millis(250);
 
+/// The pause before a keep-alive round that follows a failed one.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
 /// What the leader key says: who leads and where its ports are, so that followers can
 /// point writers at it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +191,9 @@ async fn keep_alive(
     let period = cluster.lease() / 3;
     let mut client = cluster.client();
     let mut stream = None;
+    // After a failed round the next comes at once: a request that went to a member that
+    // is down must not cost the lease (the next may go to another member).
+    let mut pause = period;
     loop {
         let until = base + Duration::from_nanos(deadline.load(Ordering::Acquire));
         tokio::select! {
@@ -197,10 +203,14 @@ async fn keep_alive(
                 lost.cancel();
                 return;
             }
-            () = tokio::time::sleep(period) => {}
+            () = tokio::time::sleep(pause) => {}
         }
+        pause = RETRY_PAUSE;
         if stream.is_none() {
-            stream = client.lease_keep_alive(lease_id).await.ok();
+            stream = tokio::time::timeout(period, client.lease_keep_alive(lease_id))
+                .await
+                .ok()
+                .and_then(Result::ok);
         }
         let Some((keeper, answers)) = stream.as_mut() else {
             continue;
@@ -215,6 +225,7 @@ async fn keep_alive(
                 let ttl = Duration::from_secs(u64::try_from(r.ttl()).unwrap_or(0));
                 let at = (sent + ttl).saturating_duration_since(base);
                 deadline.store(nanos(at.saturating_sub(FENCE_MARGIN)), Ordering::Release);
+                pause = period;
             }
             Ok(Ok(Some(_))) => {
                 tracing::warn!("leader lease expired at etcd: leadership lost");

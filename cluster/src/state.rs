@@ -220,9 +220,6 @@ pub(crate) async fn guarded(
     ops: Vec<TxnOp>,
 ) -> Result<(), ClusterError> {
     let epoch = leader.epoch();
-    if !leader.is_held() {
-        return Err(ClusterError::NotLeader { epoch });
-    }
     let key = cluster.keys.leader();
     let txn = Txn::new()
         .when([Compare::create_revision(
@@ -231,10 +228,39 @@ pub(crate) async fn guarded(
             i64::try_from(epoch).unwrap_or(i64::MAX),
         )])
         .and_then(ops);
-    if cluster.client().txn(txn).await?.succeeded() {
-        Ok(())
-    } else {
-        Err(ClusterError::NotLeader { epoch })
+    // A request that went to a member that is down (or while etcd elects its leader)
+    // fails at once: tried again within half a lease, each time perhaps on another
+    // member. Every write here is idempotent (puts and deletes of whole keys).
+    let deadline = tokio::time::Instant::now() + cluster.lease() / 2;
+    loop {
+        if !leader.is_held() {
+            return Err(ClusterError::NotLeader { epoch });
+        }
+        match cluster.client().txn(txn.clone()).await {
+            Ok(resp) if resp.succeeded() => return Ok(()),
+            Ok(_) => return Err(ClusterError::NotLeader { epoch }),
+            Err(e) if transient(&e) && tokio::time::Instant::now() + RETRY_PAUSE < deadline => {
+                tracing::debug!(error = %e, "etcd write retried");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The pause before a write is tried again.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// True for errors of reaching etcd (worth another try), not of the request itself.
+pub(crate) fn transient(e: &etcd_client::Error) -> bool {
+    use tonic::Code;
+    match e {
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
+        etcd_client::Error::GRpcStatus(s) => matches!(
+            s.code(),
+            Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded | Code::Unknown
+        ),
+        _ => false,
     }
 }
 

@@ -201,24 +201,38 @@ impl MemberEngines {
 }
 
 /// Hands the alerts followers left in etcd to the loop (it applies them only as leader).
+/// Besides each new entry, whatever still waits there is handed over again every lease:
+/// an alert the leader could not keep yet (etcd busy) is not forgotten.
 pub(crate) async fn take_inbox(
     cluster: Cluster,
     commands: mpsc::Sender<Command>,
     shutdown: CancellationToken,
 ) {
     let mut inbox = inbox::follow_inbox(&cluster, shutdown.clone());
-    while let Some((key, text)) = inbox.recv().await {
-        match Alert::parse(text.as_bytes()) {
-            Ok(alert) => {
-                if commands
-                    .send(Command::InboxAlert { key, alert })
-                    .await
-                    .is_err()
-                {
-                    return;
+    let mut again = tokio::time::interval(cluster.lease());
+    again.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let entries = tokio::select! {
+            () = shutdown.cancelled() => return,
+            entry = inbox.recv() => match entry {
+                Some(entry) => vec![entry],
+                None => return,
+            },
+            _ = again.tick() => inbox::pending(&cluster).await.unwrap_or_default(),
+        };
+        for (key, text) in entries {
+            match Alert::parse(text.as_bytes()) {
+                Ok(alert) => {
+                    if commands
+                        .send(Command::InboxAlert { key, alert })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
+                Err(e) => tracing::warn!(%key, error = %e, "inbox alert ignored"),
             }
-            Err(e) => tracing::warn!(%key, error = %e, "inbox alert ignored"),
         }
     }
 }
