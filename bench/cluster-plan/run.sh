@@ -164,6 +164,7 @@ for i in $(seq "$FAILOVERS"); do
   pid_var=PID_control_$dead
   t0=$(date +%s%N)
   kill -9 "${!pid_var}"
+  wait "${!pid_var}" 2>/dev/null || true
   await_role "$alive" leader
   echo "failover $i: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   start "control-$dead" control-api
@@ -174,3 +175,5 @@ echo "== etcd writes per published plan (the leaders' logs)"
 cat "$W"/control-*.log | sed 's/\x1b\[[0-9;]*m//g' | grep 'plan written to etcd' |
   sed -E 's/.*plan_bytes=([0-9]+) region_bytes=([0-9]+).*/\1 \2/' |
   awk '{n++; p+=$1; r+=$2; if ($2 > 0) first=$2} END {printf "%d plans: %.0f bytes of plan each on average; region blobs written %d bytes in all (%s)\n", n, p/n, r, (first ? "once, when the regions first went out" : "none")}'
+blobs=$(etcdctl --endpoints="$ETCD" get --prefix "$PREFIX/blobs/" --print-value-only | wc -c)
+echo "region and seed blobs stored in etcd: $blobs bytes (content-addressed, written at the seed and when the regions change)"

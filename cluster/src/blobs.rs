@@ -64,23 +64,20 @@ pub async fn put_blob(cluster: &Cluster, text: &str) -> Result<(BlobRef, usize),
 /// Reads a stored text back, checking its digest.
 pub async fn get_blob(cluster: &Cluster, blob: &BlobRef) -> Result<String, ClusterError> {
     let dir = cluster.keys.blob_dir(&blob.digest);
-    let resp = cluster
-        .client()
-        .get(dir.as_str(), Some(GetOptions::new().with_prefix()))
-        .await?;
     let bad = |reason: String| ClusterError::BadValue {
         key: dir.clone(),
         reason,
     };
-    if resp.kvs().len() != blob.chunks {
-        return Err(bad(format!(
-            "{} chunks stored, {} expected",
-            resp.kvs().len(),
-            blob.chunks
-        )));
-    }
+    // One request per chunk: a whole million-prefix table in one answer would pass
+    // gRPC's message limit and a request's time bound.
+    let mut client = cluster.client();
     let mut bytes = Vec::new();
-    for kv in resp.kvs() {
+    for n in 0..blob.chunks {
+        let key = cluster.keys.blob_chunk(&blob.digest, n);
+        let resp = client.get(key.as_str(), None).await?;
+        let Some(kv) = resp.kvs().first() else {
+            return Err(bad(format!("chunk {n} of {} missing", blob.chunks)));
+        };
         bytes.extend_from_slice(kv.value());
     }
     if digest(&bytes) != blob.digest {
