@@ -4,6 +4,8 @@
 #
 #   bench/cluster-plan/run.sh [ALERTS] [FAILOVERS]      (defaults 20 and 5)
 #   MILLION=1 bench/cluster-plan/run.sh                 regions.txt with 1,000,000 prefixes
+#   WATCHERS=N                                          simulated watchers (default 100; 10
+#                                                       with MILLION: each holds the table)
 #
 # World: 3 etcd members (examples/cluster/etcd.sh, 127.0.0.11-13), control replicas a and b
 # (127.0.0.21-22, lease_s 3), DNS engines a and b (127.0.0.31-32), front proxies a and b
@@ -18,6 +20,7 @@ cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
 ALERTS=${1:-20}
 FAILOVERS=${2:-5}
+if [[ ${MILLION:-0} == 1 ]]; then WATCHERS=${WATCHERS:-10}; else WATCHERS=${WATCHERS:-100}; fi
 (cd "$ROOT" && cargo build --release -q -p cdnbroker -p broker-tests --bin cdnbroker --bin plan_probe)
 BIN=$ROOT/target/release/cdnbroker
 PROBE=$ROOT/target/release/plan_probe
@@ -144,8 +147,8 @@ probe() { # WATCHERS
 echo "== $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); regions: $(wc -l <"$W/regions.txt") lines"
 echo "== alert -> action: 2 engines, 2 proxies"
 probe 0 | tail -3
-echo "== alert -> action: 2 engines, 2 proxies, 100 simulated watchers"
-probe 100 | tail -3
+echo "== alert -> action: 2 engines, 2 proxies, $WATCHERS simulated watchers"
+probe "$WATCHERS" | tail -3
 
 echo "== failover after kill -9 of the leader (lease_s 3; goal < 4 s)"
 role() { curl -s --max-time 1 -H "Authorization: Bearer $TOKEN" "http://$1:9090/api/cluster" | tr -d ' \n' | grep -o '"role":"[a-z]*"' | cut -d'"' -f4; }

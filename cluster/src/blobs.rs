@@ -70,11 +70,15 @@ pub async fn get_blob(cluster: &Cluster, blob: &BlobRef) -> Result<String, Clust
     };
     // One request per chunk: a whole million-prefix table in one answer would pass
     // gRPC's message limit and a request's time bound.
-    let mut client = cluster.client();
+    let client = cluster.client();
     let mut bytes = Vec::new();
     for n in 0..blob.chunks {
         let key = cluster.keys.blob_chunk(&blob.digest, n);
-        let resp = client.get(key.as_str(), None).await?;
+        let resp = crate::state::retrying(cluster, || {
+            let (mut client, key) = (client.clone(), key.clone());
+            async move { client.get(key, None).await }
+        })
+        .await?;
         let Some(kv) = resp.kvs().first() else {
             return Err(bad(format!("chunk {n} of {} missing", blob.chunks)));
         };

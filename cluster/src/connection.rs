@@ -80,12 +80,16 @@ impl Cluster {
             }
             tokio::time::sleep(RETRY_AFTER).await;
         }
-        Ok(Self {
+        let cluster = Self {
             client,
             keys: Keys::new(&role.prefix),
             lease,
             endpoints,
-        })
+        };
+        if cluster.endpoints.len() > 1 {
+            tokio::spawn(avoid_dead_members(cluster.clone()));
+        }
+        Ok(cluster)
     }
 
     /// The key prefix of this CDN's state.
@@ -114,4 +118,47 @@ fn read(file: &std::path::Path) -> Result<String, ClusterError> {
         file: file.to_owned(),
         source,
     })
+}
+
+/// Keeps the members that do not take connections out of the client's balanced channel,
+/// and puts them back once they do: the channel would otherwise send every other
+/// request to a member that is down, each failing or waiting out its time bound (etcd's
+/// own Go client steers around unhealthy endpoints the same way). At least one endpoint
+/// always stays. Runs for the life of the process, a probe per endpoint every third of
+/// the lease.
+async fn avoid_dead_members(cluster: Cluster) {
+    let period = cluster.lease / 3;
+    let mut removed: Vec<String> = Vec::new();
+    loop {
+        tokio::time::sleep(period).await;
+        for endpoint in &cluster.endpoints {
+            let Some(addr) = authority(endpoint) else {
+                continue;
+            };
+            let up = matches!(
+                tokio::time::timeout(period, tokio::net::TcpStream::connect(addr)).await,
+                Ok(Ok(_))
+            );
+            let out = removed.contains(endpoint);
+            if up && out {
+                if cluster.client.add_endpoint(endpoint).await.is_ok() {
+                    tracing::info!(%endpoint, "etcd member answers again; in use");
+                    removed.retain(|e| e != endpoint);
+                }
+            } else if !up
+                && !out
+                && removed.len() + 1 < cluster.endpoints.len()
+                && cluster.client.remove_endpoint(endpoint).await.is_ok()
+            {
+                tracing::warn!(%endpoint, "etcd member takes no connection; not used until it does");
+                removed.push(endpoint.clone());
+            }
+        }
+    }
+}
+
+/// `host:port` of an endpoint URL.
+fn authority(endpoint: &str) -> Option<&str> {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    rest.split('/').next().filter(|a| !a.is_empty())
 }

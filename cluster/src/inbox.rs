@@ -13,17 +13,20 @@ use crate::connection::Cluster;
 use crate::election::Leadership;
 use crate::error::ClusterError;
 use crate::follow::{Update, follow_prefix};
-use crate::state::guarded;
+use crate::state::{guarded, retrying};
 
 /// How long an alert waits in the inbox for a leader.
 const INBOX_LEASE: Duration = Duration::from_secs(30);
 
 /// Writes an alert's text (spec §4 body) to the inbox.
 pub async fn post_alert(cluster: &Cluster, text: &str) -> Result<(), ClusterError> {
-    let mut client = cluster.client();
-    let lease = client
-        .lease_grant(i64::try_from(INBOX_LEASE.as_secs()).unwrap_or(30), None)
-        .await?;
+    let client = cluster.client();
+    let ttl = i64::try_from(INBOX_LEASE.as_secs()).unwrap_or(30);
+    let lease = retrying(cluster, || {
+        let mut client = client.clone();
+        async move { client.lease_grant(ttl, None).await }
+    })
+    .await?;
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -33,13 +36,16 @@ pub async fn post_alert(cluster: &Cluster, text: &str) -> Result<(), ClusterErro
         cluster.keys.inbox_dir(),
         std::process::id()
     );
-    client
-        .put(
-            key,
-            text.as_bytes().to_vec(),
-            Some(PutOptions::new().with_lease(lease.id())),
-        )
-        .await?;
+    retrying(cluster, || {
+        let (mut client, key) = (client.clone(), key.clone());
+        let options = PutOptions::new().with_lease(lease.id());
+        async move {
+            client
+                .put(key, text.as_bytes().to_vec(), Some(options))
+                .await
+        }
+    })
+    .await?;
     Ok(())
 }
 

@@ -131,7 +131,13 @@ pub async fn register(
                     };
                     match tokio::time::timeout(period, alive).await {
                         Ok(Ok(Some(r))) if r.ttl() > 0 => {}
-                        _ => continue 'register, // a new lease, and the value again
+                        // The stream may have died with an etcd member: the same lease
+                        // on a new stream first (the key stays), else a new lease and
+                        // the value again.
+                        _ => match renew(&mut client, lease, cluster.lease() / 2).await {
+                            Some(stream) => (keeper, answers) = stream,
+                            None => continue 'register,
+                        },
                     }
                 }
             }
@@ -201,4 +207,28 @@ fn parse_members(dir: &str, all: &BTreeMap<String, Vec<u8>>) -> Members {
         }
     }
     out
+}
+
+/// A new keep-alive stream for `lease`, renewed once, within `limit`: `None` when etcd
+/// did not renew it (gone, or no member answered in time).
+async fn renew(
+    client: &mut etcd_client::Client,
+    lease: i64,
+    limit: Duration,
+) -> Option<(etcd_client::LeaseKeeper, etcd_client::LeaseKeepAliveStream)> {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let attempt = async {
+            let (mut keeper, mut answers) = client.lease_keep_alive(lease).await.ok()?;
+            keeper.keep_alive().await.ok()?;
+            let answer = answers.message().await.ok()??;
+            (answer.ttl() > 0).then_some((keeper, answers))
+        };
+        match tokio::time::timeout_at(deadline, attempt).await {
+            Ok(Some(stream)) => return Some(stream),
+            Ok(None) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(_) => return None,
+        }
+    }
+    None
 }

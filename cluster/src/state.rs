@@ -60,7 +60,8 @@ pub enum Entry {
 /// Everything stored, as read at one revision.
 #[derive(Clone, Debug, Default)]
 pub struct StoredState {
-    /// The seed files, or `None` when the prefix is empty.
+    /// The seed files, or `None` when the prefix is empty or the seed is the one the
+    /// caller said it knows (see [`load_state_since`]).
     pub seed: Option<SeedTexts>,
     /// The seed document (blob references), when there is one.
     pub seed_doc: Option<Seed>,
@@ -82,7 +83,17 @@ impl StoredState {
 
 /// Reads the seed, the journal and the partners' state.
 pub async fn load_state(cluster: &Cluster) -> Result<StoredState, ClusterError> {
-    let mut client = cluster.client();
+    load_state_since(cluster, None).await
+}
+
+/// [`load_state`], without reading the seed files again when the seed document is still
+/// `known` (`seed` is then `None` and `seed_doc` equals `known`): a replica that takes
+/// the leadership over a million-prefix table needs only the journal's new entries.
+pub async fn load_state_since(
+    cluster: &Cluster,
+    known: Option<&Seed>,
+) -> Result<StoredState, ClusterError> {
+    let client = cluster.client();
     let seed_key = cluster.keys.seed();
     let txn = Txn::new().and_then([
         TxnOp::get(seed_key.as_str(), None),
@@ -95,7 +106,11 @@ pub async fn load_state(cluster: &Cluster) -> Result<StoredState, ClusterError> 
             Some(GetOptions::new().with_prefix()),
         ),
     ]);
-    let resp = client.txn(txn).await?;
+    let resp = retrying(cluster, || {
+        let (mut client, txn) = (client.clone(), txn.clone());
+        async move { client.txn(txn).await }
+    })
+    .await?;
     let revision = resp.header().map_or(0, |h| h.revision());
     let mut gets = resp.op_responses().into_iter().filter_map(|r| match r {
         etcd_client::TxnOpResponse::Get(g) => Some(g),
@@ -117,11 +132,13 @@ pub async fn load_state(cluster: &Cluster) -> Result<StoredState, ClusterError> 
             key: seed_key.clone(),
             reason: e.to_string(),
         })?;
-        state.seed = Some(SeedTexts {
-            regions: get_blob(cluster, &doc.regions).await?,
-            cdns: get_blob(cluster, &doc.cdns).await?,
-            customers: get_blob(cluster, &doc.customers).await?,
-        });
+        if known != Some(&doc) {
+            state.seed = Some(SeedTexts {
+                regions: get_blob(cluster, &doc.regions).await?,
+                cdns: get_blob(cluster, &doc.cdns).await?,
+                customers: get_blob(cluster, &doc.customers).await?,
+            });
+        }
         state.seed_doc = Some(doc);
     }
     let dir = cluster.keys.journal_dir();
@@ -228,22 +245,40 @@ pub(crate) async fn guarded(
             i64::try_from(epoch).unwrap_or(i64::MAX),
         )])
         .and_then(ops);
-    // A request that went to a member that is down (or while etcd elects its leader)
-    // fails at once: tried again within half a lease, each time perhaps on another
-    // member. Every write here is idempotent (puts and deletes of whole keys).
-    let deadline = tokio::time::Instant::now() + cluster.lease() / 2;
+    if !leader.is_held() {
+        return Err(ClusterError::NotLeader { epoch });
+    }
+    // Every write here is idempotent (puts and deletes of whole keys): safe to try again.
+    let resp = retrying(cluster, || {
+        let (mut client, txn) = (cluster.client(), txn.clone());
+        async move { client.txn(txn).await }
+    })
+    .await?;
+    if resp.succeeded() {
+        Ok(())
+    } else {
+        Err(ClusterError::NotLeader { epoch })
+    }
+}
+
+/// Runs `call` again while it fails to reach etcd (a member down, an etcd election),
+/// within a lease: each try may go to another member.
+pub(crate) async fn retrying<T, F, Fut>(
+    cluster: &Cluster,
+    mut call: F,
+) -> Result<T, etcd_client::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + cluster.lease();
     loop {
-        if !leader.is_held() {
-            return Err(ClusterError::NotLeader { epoch });
-        }
-        match cluster.client().txn(txn.clone()).await {
-            Ok(resp) if resp.succeeded() => return Ok(()),
-            Ok(_) => return Err(ClusterError::NotLeader { epoch }),
+        match call().await {
             Err(e) if transient(&e) && tokio::time::Instant::now() + RETRY_PAUSE < deadline => {
-                tracing::debug!(error = %e, "etcd write retried");
+                tracing::debug!(error = %e, "etcd request tried again");
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
-            Err(e) => return Err(e.into()),
+            other => return other,
         }
     }
 }

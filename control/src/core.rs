@@ -91,6 +91,9 @@ pub(crate) struct ClusterLink {
     pub(crate) cluster: Cluster,
     /// The sequence number of the next journal entry.
     pub(crate) next_seq: u64,
+    /// The seed the model was built from, with every entry before `next_seq` applied
+    /// (a new leader then reads only what came after).
+    pub(crate) seed: Option<broker_cluster::Seed>,
 }
 
 /// A batch checked against a copy of the model, ready to commit.
@@ -161,6 +164,7 @@ impl Core {
         self.cluster = Some(ClusterLink {
             cluster,
             next_seq: stored.next_seq(),
+            seed: None,
         });
         self.authority.send_replace(Authority::Following(None));
         if let Err(e) = self.rebuild(stored) {
@@ -381,7 +385,8 @@ impl Core {
     async fn lead(&mut self, leadership: Arc<Leadership>) {
         let Some(link) = &self.cluster else { return };
         let cluster = link.cluster.clone();
-        match state::load_state(&cluster).await {
+        let known = link.seed.clone();
+        match state::load_state_since(&cluster, known.as_ref()).await {
             Ok(stored) => {
                 if let Err(e) = self.rebuild(&stored) {
                     tracing::warn!(error = %e, "state in etcd not usable; leading from own state");
@@ -521,19 +526,32 @@ impl Core {
         Ok(generation)
     }
 
-    /// The model from a stored state: the seed, then every journal entry in order.
+    /// The model from a stored state: the seed, then every journal entry in order. When
+    /// the seed is the one the model was built from (`stored.seed` not read again), only
+    /// the entries after those applied.
     pub(crate) fn rebuild(&mut self, stored: &StoredState) -> Result<(), String> {
-        let Some(seed) = &stored.seed else {
-            return Err("no seed stored".into());
-        };
-        let loaded =
-            config_agent::from_texts(&self.paths, &seed.regions, &seed.cdns, &seed.customers)
+        let built_from = self.cluster.as_ref().and_then(|l| l.seed.clone());
+        let from = match (&stored.seed, &stored.seed_doc) {
+            (None, Some(doc)) if built_from.as_ref() == Some(doc) => {
+                self.cluster.as_ref().map_or(1, |l| l.next_seq)
+            }
+            (Some(seed), _) => {
+                let loaded = config_agent::from_texts(
+                    &self.paths,
+                    &seed.regions,
+                    &seed.cdns,
+                    &seed.customers,
+                )
                 .map_err(|e| format!("seed: {e}"))?;
-        let mut model = loaded.model.clone();
-        baseline(&mut model, &self.partners, &loaded.reserved);
-        self.commit_reload(model, loaded);
+                let mut model = loaded.model.clone();
+                baseline(&mut model, &self.partners, &loaded.reserved);
+                self.commit_reload(model, loaded);
+                1
+            }
+            _ => return Err("no seed stored".into()),
+        };
         let mut routing = None;
-        for (seq, entry) in &stored.journal {
+        for (seq, entry) in stored.journal.iter().filter(|(seq, _)| *seq >= from) {
             let text = match entry {
                 Entry::Batch { text } => text,
                 Entry::Routing { toml } => {
@@ -559,6 +577,7 @@ impl Core {
         self.restore_alerts(stored);
         if let Some(link) = self.cluster.as_mut() {
             link.next_seq = stored.next_seq();
+            link.seed.clone_from(&stored.seed_doc);
         }
         Ok(())
     }

@@ -152,25 +152,37 @@ async fn join_all(futures: impl Iterator<Item = impl Future<Output = ()> + Send 
     while set.join_next().await.is_some() {}
 }
 
-/// Posts `alert` to each URL in turn until one takes it (2xx).
+/// Posts `alert` to each URL in turn until one takes it (2xx); the whole list again, a
+/// few times, while none does (a control's replicas answer 503 while etcd elects its
+/// leader). The shutdown's `Unavailable` is bounded by [`UNAVAILABLE_WAIT`] besides.
 async fn send(client: AlertClient, uris: Arc<[Uri]>, token: HeaderValue, alert: Alert) {
     let body = Bytes::from(alert.to_string());
-    for uri in uris.iter() {
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri.clone())
-            .header(AUTHORIZATION, token.clone())
-            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(body.clone()));
-        let Ok(req) = req else { continue };
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await {
-            Ok(Ok(resp)) if resp.status().is_success() => {
-                tracing::info!(%uri, %alert, "alert accepted");
-                return;
+    for round in 0..ALERT_ROUNDS {
+        if round > 0 {
+            tokio::time::sleep(ROUND_PAUSE).await;
+        }
+        for uri in uris.iter() {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri(uri.clone())
+                .header(AUTHORIZATION, token.clone())
+                .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(Full::new(body.clone()));
+            let Ok(req) = req else { continue };
+            match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(req)).await {
+                Ok(Ok(resp)) if resp.status().is_success() => {
+                    tracing::info!(%uri, %alert, "alert accepted");
+                    return;
+                }
+                Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), "alert refused"),
+                Ok(Err(e)) => tracing::warn!(%uri, error = %e, "alert not sent"),
+                Err(_) => tracing::warn!(%uri, "alert timed out"),
             }
-            Ok(Ok(resp)) => tracing::warn!(%uri, status = %resp.status(), "alert refused"),
-            Ok(Err(e)) => tracing::warn!(%uri, error = %e, "alert not sent"),
-            Err(_) => tracing::warn!(%uri, "alert timed out"),
         }
     }
 }
+
+/// How many times the list of alert URLs is tried.
+const ALERT_ROUNDS: u32 = 5;
+/// The pause between two rounds.
+const ROUND_PAUSE: Duration = Duration::from_millis(300);

@@ -33,6 +33,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long one alert may take to reach everything before the probe gives up.
 const ROUND_LIMIT: Duration = Duration::from_secs(20);
+/// The same for the first round, in which each watcher also reads the region table.
+const FIRST_ROUND_LIMIT: Duration = Duration::from_secs(180);
 
 #[derive(Parser, Debug)]
 #[command(about = "Measures how fast a partner's alert reaches every engine, proxy and watcher")]
@@ -153,7 +155,12 @@ async fn main() -> Result<(), String> {
         let mut last = [Duration::ZERO; 3];
         let mut got = 0;
         while got < targets {
-            let (r, kind, at) = tokio::time::timeout(ROUND_LIMIT, seen.recv())
+            let limit = if round == 0 {
+                FIRST_ROUND_LIMIT
+            } else {
+                ROUND_LIMIT
+            };
+            let (r, kind, at) = tokio::time::timeout(limit, seen.recv())
                 .await
                 .map_err(|_| format!("round {round}: only {got} of {targets} acted"))?
                 .ok_or("probes ended")?;
