@@ -37,6 +37,7 @@
 
 pub mod answer;
 pub mod control;
+pub mod dnssec;
 pub mod engine;
 pub mod observe;
 pub mod relay;
