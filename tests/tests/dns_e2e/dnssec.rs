@@ -214,7 +214,7 @@ async fn forger(engine: SocketAddr) -> SocketAddr {
 }
 
 /// unbound validating with the DS records as trust anchors, the zones stubbed to
-/// `server`.
+/// `server`; `unbound-control` reaches it through its configuration (see [`flush`]).
 fn start_unbound(dir: &Path, port: u16, server: SocketAddr, ds: &[String]) -> Daemon {
     require("unbound", "unbound");
     let d = dir.display();
@@ -225,7 +225,10 @@ fn start_unbound(dir: &Path, port: u16, server: SocketAddr, ds: &[String]) -> Da
     for line in ds {
         conf.push_str(&format!("  trust-anchor: \"{line}\"\n"));
     }
-    conf.push_str("remote-control:\n  control-enable: no\n");
+    conf.push_str(&format!(
+        "remote-control:\n  control-enable: yes\n  control-interface: 127.0.0.1\n  control-port: {}\n  control-use-cert: no\n",
+        free_port()
+    ));
     for zone in ["img.xyz.com", "alias.xyz.com", "cdn-g.example"] {
         conf.push_str(&format!(
             "stub-zone:\n  name: \"{zone}\"\n  stub-addr: {}@{}\n",
@@ -331,5 +334,219 @@ async fn unbound_with_the_ds_as_anchor_finds_answers_secure_and_a_forged_one_bog
         seen.contains("203.0.113.7"),
         "no CNAME to G in 24 draws: {seen:?}"
     );
+    e.stop().await;
+}
+
+/// The RRSIG of `name A` as dig prints it: (expiration, inception, key tag).
+async fn rrsig_times(server: SocketAddr, name: &str) -> Vec<(String, String, String)> {
+    let out = dig(server, &["+dnssec", name, "A"]).await;
+    crate::support::section(&out, "ANSWER")
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "RRSIG")
+        .map(|(_, _, data)| {
+            let f: Vec<&str> = data.split_whitespace().collect();
+            (f[4].to_owned(), f[5].to_owned(), f[6].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_keys_refuse_the_transaction_and_the_engine_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    keygen(&keys, "img.xyz.com", "ED25519", false);
+    // A folder that cannot be read stops the start.
+    let missing = broker_dns::Engine::new(broker_dns::Settings::default(), false).with_dnssec(
+        broker_dns::engine::Dnssec {
+            folder: dir.path().join("nope"),
+            signature_days: 7,
+        },
+    );
+    let why = missing.err().unwrap().to_string();
+    assert!(why.contains("cannot read the key folder"), "{why}");
+
+    let e = signed_engine(&keys).await;
+    let before = rrsig_times(e.dns, "img.xyz.com").await;
+    assert_eq!(before.len(), 1);
+    let update = "UPDATE CVG two, DEFAULT : [1 = A:192.0.2.99;]!\nEND\n";
+
+    // A key for a name no ADD CST binds.
+    let stray = keygen(&keys, "other.example", "ED25519", false);
+    let reply = e.transact(update).await;
+    let tag = read_pair(&stray).unwrap().public.key_tag();
+    assert_eq!(
+        reply,
+        format!("ERR 1:1 dnssec: key {tag} signs other.example, which no ADD CST binds\n")
+    );
+    std::fs::remove_file(&stray).unwrap();
+    std::fs::remove_file(stray.with_extension("private")).unwrap();
+
+    // An algorithm other than 13 or 15.
+    let rsa = keygen(&keys, "img.xyz.com", "RSASHA256", false);
+    let reply = e.transact(update).await;
+    assert!(
+        reply.starts_with(&format!("ERR 1:1 dnssec: {}:", rsa.display()))
+            && reply.contains("algorithm must be 13 (ECDSAP256SHA256) or 15 (ED25519)"),
+        "{reply}"
+    );
+    std::fs::remove_file(&rsa).unwrap();
+    std::fs::remove_file(rsa.with_extension("private")).unwrap();
+
+    // A private key that is not the public key's.
+    let a = keygen(&keys, "img.xyz.com", "ED25519", false);
+    let b = keygen(dir.path(), "img.xyz.com", "ED25519", false);
+    std::fs::copy(b.with_extension("private"), a.with_extension("private")).unwrap();
+    let reply = e.transact(update).await;
+    assert_eq!(
+        reply,
+        format!(
+            "ERR 1:1 dnssec: {}:3:13: this private key is not the one of the public key\n",
+            a.with_extension("private").display()
+        )
+    );
+
+    // Nothing changed: the same answer with the same signature.
+    let out = dig(e.dns, &["img.xyz.com", "A"]).await;
+    assert!(out.contains("192.0.2.20"), "{out}");
+    assert_eq!(rrsig_times(e.dns, "img.xyz.com").await, before);
+    std::fs::remove_file(&a).unwrap();
+    std::fs::remove_file(a.with_extension("private")).unwrap();
+    assert_eq!(e.transact(update).await, "OK 2\n");
+    let out = dig(e.dns, &["img.xyz.com", "A"]).await;
+    assert!(out.contains("192.0.2.99"), "{out}");
+    e.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_reused_while_the_window_holds_and_renewed_past_half_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    keygen(&keys, "img.xyz.com", "ECDSAP256SHA256", false);
+    let e = signed_engine(&keys).await;
+    let first = rrsig_times(e.dns, "img.xyz.com").await;
+    let out = dig(e.dns, &["+dnssec", "img.xyz.com", "A"]).await;
+    // A commit that leaves this RRset alone keeps its signature (ECDSA signatures are
+    // randomized: the same bytes mean it was not signed again).
+    assert_eq!(
+        e.transact("UPDATE CVG g, DEFAULT : [1 = A:192.0.2.5;]!\nEND\n")
+            .await,
+        "OK 2\n"
+    );
+    let again = dig(e.dns, &["+dnssec", "img.xyz.com", "A"]).await;
+    let sig = |out: &str| {
+        crate::support::section(out, "ANSWER")
+            .into_iter()
+            .find(|(_, kind, _)| kind == "RRSIG")
+            .unwrap()
+            .2
+    };
+    assert_eq!(sig(&out), sig(&again));
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Three days into a seven-day window: nothing to do.
+    assert!(!e.engine.renew_signatures_at(now + 3 * 86_400).await);
+    assert_eq!(rrsig_times(e.dns, "img.xyz.com").await, first);
+    // Four days in: signed anew, valid for seven days from then.
+    assert!(e.engine.renew_signatures_at(now + 4 * 86_400).await);
+    let renewed = rrsig_times(e.dns, "img.xyz.com").await;
+    assert_eq!(renewed.len(), 1);
+    assert!(
+        renewed[0].0 > first[0].0 && renewed[0].1 > first[0].1,
+        "{first:?} {renewed:?}"
+    );
+    assert_eq!(e.engine.generation(), 2);
+    e.stop().await;
+}
+
+/// Empties unbound's caches for `zone` (answers, DNSKEY, validated keys): what the TTLs
+/// running out would do, without waiting for them.
+async fn flush(dir: &Path, zone: &str) {
+    let conf = dir.join("unbound.conf");
+    let out = tokio::process::Command::new("unbound-control")
+        .arg("-c")
+        .arg(&conf)
+        .args(["flush_zone", zone])
+        .output()
+        .await
+        .expect("unbound-control runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_roll_keeps_a_validating_resolver_secure_throughout() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let staged = dir.path().join("staged");
+    std::fs::create_dir(&keys).unwrap();
+    std::fs::create_dir(&staged).unwrap();
+    let old = keygen(&keys, "img.xyz.com", "ECDSAP256SHA256", true);
+    let new = keygen(&staged, "img.xyz.com", "ECDSAP256SHA256", true);
+    // The parent publishes the new key's DS beside the old one before the roll.
+    let mut ds = vec![
+        read_pair(&old).unwrap().public.ds_record(),
+        read_pair(&new).unwrap().public.ds_record(),
+    ];
+    for (zone, alg) in [("alias.xyz.com", "ED25519"), ("cdn-g.example", "ED25519")] {
+        ds.push(
+            read_pair(&keygen(&keys, zone, alg, true))
+                .unwrap()
+                .public
+                .ds_record(),
+        );
+    }
+    let e = signed_engine(&keys).await;
+    let port = free_port();
+    let _unbound = start_unbound(dir.path(), port, e.dns, &ds);
+    let resolver = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_ready(resolver, "img.xyz.com.", dir.path(), "unbound").await;
+    let tags = |list: Vec<(String, String, String)>| -> Vec<String> {
+        list.into_iter().map(|t| t.2).collect()
+    };
+    let tag = |f: &Path| read_pair(f).unwrap().public.key_tag().to_string();
+    let (old_tag, new_tag) = (tag(&old), tag(&new));
+    assert_secure(resolver, "r1.img.xyz.com", "A", "NOERROR").await;
+
+    // Publish: the new key beside the old; both sign. The resolver still holds the old
+    // DNSKEY set, and the old key's signatures validate.
+    for ext in ["key", "private"] {
+        std::fs::rename(
+            new.with_extension(ext),
+            keys.join(new.with_extension(ext).file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let update = "UPDATE CVG edge, DEFAULT : [1 = A:203.0.113.8;]!\nEND\n";
+    assert_eq!(e.transact(update).await, "OK 2\n");
+    let mut both = tags(rrsig_times(e.dns, "img.xyz.com").await);
+    both.sort();
+    let mut want = vec![old_tag, new_tag.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    assert_secure(resolver, "r2.img.xyz.com", "A", "NOERROR").await;
+    // The old DNSKEY set's TTL runs out: the resolver fetches both keys.
+    flush(dir.path(), "img.xyz.com").await;
+    assert_secure(resolver, "r3.img.xyz.com", "A", "NOERROR").await;
+
+    // Remove the old key: only the new one signs, and the DNSKEY set the resolver holds
+    // has it.
+    for ext in ["key", "private"] {
+        std::fs::remove_file(old.with_extension(ext)).unwrap();
+    }
+    assert_eq!(e.transact(update).await, "OK 3\n");
+    assert_eq!(tags(rrsig_times(e.dns, "img.xyz.com").await), [new_tag]);
+    assert_secure(resolver, "r4.img.xyz.com", "A", "NOERROR").await;
+    assert_secure(resolver, "img.xyz.com", "SOA", "NOERROR").await;
+    flush(dir.path(), "img.xyz.com").await;
+    assert_secure(resolver, "r5.img.xyz.com", "A", "NOERROR").await;
+    assert_secure(resolver, "img.xyz.com", "DNSKEY", "NOERROR").await;
     e.stop().await;
 }
