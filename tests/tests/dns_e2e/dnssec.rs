@@ -550,3 +550,157 @@ async fn a_key_roll_keeps_a_validating_resolver_secure_throughout() {
     assert_secure(resolver, "img.xyz.com", "DNSKEY", "NOERROR").await;
     e.stop().await;
 }
+
+/// `dnsviz grok` of Debian bookworm imports `pygraphviz.release`, which bookworm's
+/// python3-pygraphviz 1.7 lacks: the module is given its version before grok runs.
+const GROK: &str = "import sys, types, pygraphviz
+m = types.ModuleType('pygraphviz.release'); m.version = pygraphviz.__version__
+sys.modules['pygraphviz.release'] = m; pygraphviz.release = m
+from dnsviz.commands import grok
+grok.main(['grok'] + sys.argv[1:])
+";
+
+/// Runs `dnsviz grok` on `probe` with `anchors` at `level`; returns its JSON output.
+async fn grok(dir: &Path, anchors: &Path, level: &str) -> String {
+    let out_file = dir.join(format!("grok-{level}.json"));
+    let out = tokio::process::Command::new("/usr/bin/python3")
+        .args(["-c", GROK, "-t"])
+        .arg(anchors)
+        .args(["-l", level, "-r"])
+        .arg(dir.join("probe.json"))
+        .arg("-o")
+        .arg(&out_file)
+        .output()
+        .await
+        .expect("python3 runs dnsviz");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(out_file).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnsviz_probe_and_grok_find_no_error_or_warning() {
+    require("dnsviz", "dnsviz");
+    require("named", "bind9");
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let key = keygen(&keys, "img.xyz.com", "ECDSAP256SHA256", true);
+    let public = read_pair(&key).unwrap().public;
+    let e = signed_engine(&keys).await;
+    // The engine as the zone's server, and the parent's DS for it (dnsviz serves that
+    // delegation with its own named).
+    let server = format!("img.xyz.com:ns1.broker.example={}", e.dns);
+    let ds = public.ds_record();
+    let ds = ds.split_whitespace().skip(3).collect::<Vec<_>>().join(" ");
+    let out = tokio::process::Command::new("dnsviz")
+        .env("PATH", "/usr/sbin:/usr/bin:/bin")
+        .args([
+            "probe",
+            "-A",
+            "-a",
+            "img.xyz.com",
+            "-x",
+            &server,
+            "-N",
+            &server,
+        ])
+        .args(["-D", &format!("img.xyz.com:{ds}")])
+        .args(["-R", "A,AAAA,SOA,NS,DNSKEY,TXT,MX", "-p", "-o"])
+        .arg(dir.path().join("probe.json"))
+        .args(["img.xyz.com", "www.img.xyz.com", "!.img.xyz.com"])
+        .output()
+        .await
+        .expect("dnsviz runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let anchors = dir.path().join("anchors.txt");
+    let dnskey = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(
+        &anchors,
+        dnskey
+            .lines()
+            .filter(|l| !l.starts_with(';'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+
+    // Everything found is secure...
+    let info = grok(dir.path(), &anchors, "info").await;
+    assert!(info.contains("\"status\": \"SECURE\""), "{info}");
+    for name in ["img.xyz.com.", "www.img.xyz.com.", "!.img.xyz.com."] {
+        assert!(
+            info.contains(&format!("\"{name}\"")),
+            "{name} not analyzed: {info}"
+        );
+    }
+    // (The DS comes from the parent dnsviz plays, unsigned: INSECURE there is its own.)
+    assert!(!info.contains("BOGUS"), "{info}");
+    // ...and nothing is worth a warning.
+    assert_eq!(grok(dir.path(), &anchors, "warning").await, "");
+    // The same probe against another key as anchor is an error: grok does judge.
+    let other = keygen(dir.path(), "img.xyz.com", "ECDSAP256SHA256", true);
+    let text = std::fs::read_to_string(&other).unwrap();
+    std::fs::write(
+        &anchors,
+        text.lines()
+            .filter(|l| !l.starts_with(';'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let bad = grok(dir.path(), &anchors, "warning").await;
+    assert!(bad.contains("NO_TRUST_ANCHOR_SIGNING"), "{bad}");
+    e.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdnbroker_dns_ds_prints_what_dnssec_dsfromkey_prints() {
+    require("dnssec-dsfromkey", "bind9-utils");
+    let dir = tempfile::tempdir().unwrap();
+    for alg in ["ECDSAP256SHA256", "ED25519"] {
+        let key = keygen(dir.path(), "img.xyz.com", alg, true);
+        let ours = std::process::Command::new(crate::binary::binary())
+            .args(["dns", "ds"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(ours.status.success());
+        let bind = std::process::Command::new("dnssec-dsfromkey")
+            .arg("-2")
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&bind.stdout)
+        );
+    }
+    // A pair whose halves do not match gets no DS, and says where it is wrong.
+    let a = keygen(dir.path(), "x.example", "ED25519", false);
+    let b = keygen(dir.path(), "x.example", "ED25519", false);
+    std::fs::copy(b.with_extension("private"), a.with_extension("private")).unwrap();
+    let out = std::process::Command::new(crate::binary::binary())
+        .env_remove("RUST_BACKTRACE")
+        .args(["dns", "ds"])
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:3:13: this private key is not the one of the public key",
+            a.with_extension("private").display()
+        )),
+        "{err}"
+    );
+}
