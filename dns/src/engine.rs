@@ -268,23 +268,32 @@ impl Engine {
             let snap = prev
                 .rebuild(&built_from, generation, &me.settings, &tables)?
                 .with_epoch(epoch);
+            let signing = Instant::now();
             let snap = me.sign(snap, &tables, &prev, unix_now())?;
+            let signing = signing.elapsed();
             let regions = if Arc::ptr_eq(prev.regions(), snap.regions()) {
                 "kept"
             } else {
                 "rebuilt"
             };
-            Ok((tables, snap, regions, epoch))
+            Ok((tables, snap, regions, epoch, signing))
         })
         .await
         .expect("the commit task does not panic");
-        let (tables, snap, regions, epoch) = built?;
+        let (tables, snap, regions, epoch, signing) = built?;
         let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;
         control.epoch = epoch;
         let took = start.elapsed();
-        tracing::info!(generation, ?epoch, ?took, regions, "transaction committed");
+        tracing::info!(
+            generation,
+            ?epoch,
+            ?took,
+            ?signing,
+            regions,
+            "transaction committed"
+        );
         // Freeing a replaced million-prefix trie takes a while too: not on a query worker.
         drop(tokio::task::spawn_blocking(move || drop(old)));
         Ok(Committed { generation, took })

@@ -42,7 +42,7 @@ pub(super) fn prove(
     next_closer: &[u8],
     ttl: u32,
 ) {
-    let Some(choice) = zone.choices.get(&idx) else {
+    let Some(choice) = zone.choice(idx) else {
         return;
     };
     let sigs = if at_apex {
@@ -64,7 +64,7 @@ pub(super) fn prove(
 
 /// The signed DNAME at the apex (offset `apex`) that a suffix CNAME below it follows from.
 pub(super) fn dname(w: &mut Writer<'_>, zone: &ZoneSigs, idx: u32, apex: u16, ttl: u32) {
-    if let Some((target, sigs)) = zone.choices.get(&idx).and_then(|c| c.dname.as_ref()) {
+    if let Some((target, sigs)) = zone.choice(idx).and_then(|c| c.dname.as_ref()) {
         w.record(Section::Answer, Owner::At(apex), DNAME, ttl, target);
         rrsigs(w, Section::Answer, apex, ttl, Some(sigs));
     }

@@ -17,7 +17,6 @@
 //! depends on the query name; it is proven by a signed DNAME at `Z` (RFC 6672) with the
 //! CNAME synthesized beside it, so that one signature serves every name there too.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use broker_config::dnssec_key::KeyPair;
@@ -84,8 +83,9 @@ pub struct ZoneSigs {
     pub soa: Sigs,
     /// RRSIGs of the apex NS.
     pub ns: Sigs,
-    /// Per choice index.
-    pub choices: HashMap<u32, ChoiceSigs>,
+    /// Per choice index from `first_choice` (a coverage's choices are contiguous).
+    choices: Box<[ChoiceSigs]>,
+    first_choice: u32,
     /// `Z NSEC \000.Z`, by [`Missing`].
     pub apex_nsec: [Nsec; 3],
     /// `*.Z NSEC Z`, by [`Missing`].
@@ -95,6 +95,12 @@ pub struct ZoneSigs {
 }
 
 impl ZoneSigs {
+    /// The signatures of choice `idx` (empty for referrals, relays and triangles).
+    pub fn choice(&self, idx: u32) -> Option<&ChoiceSigs> {
+        self.choices
+            .get(idx.checked_sub(self.first_choice)? as usize)
+    }
+
     /// The NSEC that proves `next_closer` (the label of the query name just below the
     /// zone, lower case) absent: names sorting before `*` fall in the gap.
     pub fn covering(&self, next_closer: &[u8]) -> &Nsec {
@@ -187,16 +193,23 @@ pub(super) fn sign_zone(
     let ns_refs: Vec<&[u8]> = snap.ns_wire.iter().map(|n| &n[..]).collect();
     let ns = s.sign(zone, labels, rtype::NS, &ns_refs);
 
-    let mut choices = HashMap::new();
     let coverage = &snap.coverages[customer.coverage as usize];
     let mut entries: Vec<u32> = coverage.per_region.iter().flatten().copied().collect();
     entries.sort_unstable();
     entries.dedup();
-    for entry in entries {
-        for &idx in snap.entries[entry as usize].other.choices.iter() {
-            if choices.contains_key(&idx) {
-                continue;
-            }
+    let mut indices: Vec<u32> = entries
+        .iter()
+        .flat_map(|&e| snap.entries[e as usize].other.choices.iter().copied())
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let first_choice = indices.first().copied().unwrap_or(0);
+    let span = indices
+        .last()
+        .map_or(0, |&l| (l - first_choice) as usize + 1);
+    let mut choices: Vec<ChoiceSigs> = (0..span).map(|_| ChoiceSigs::default()).collect();
+    {
+        for idx in indices {
             let sigs = match &snap.choices[idx as usize].answer {
                 Answer::Address { rtype: t, rdata } => ChoiceSigs {
                     apex: s.sign(zone, labels, *t, &[rdata]),
@@ -223,7 +236,7 @@ pub(super) fn sign_zone(
                 }
                 Answer::Referral(_) | Answer::Relay(_) | Answer::Triangle(_) => continue,
             };
-            choices.insert(idx, sigs);
+            choices[(idx - first_choice) as usize] = sigs;
         }
     }
 
@@ -258,7 +271,8 @@ pub(super) fn sign_zone(
         dnskey_sigs,
         soa,
         ns,
-        choices,
+        choices: choices.into(),
+        first_choice,
         apex_nsec,
         wildcard_nsec,
         gap_nsec,
