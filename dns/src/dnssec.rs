@@ -60,7 +60,7 @@ impl Window {
     pub fn needs_renewal(&self, now: u64) -> bool {
         let start = u64::from(self.inception);
         let end = u64::from(self.expiration);
-        now >= start + (end - start) / 2
+        now >= start + end.saturating_sub(start) / 2
     }
 }
 

@@ -155,3 +155,56 @@ fn a_folder_is_read_pair_by_pair_with_every_problem_reported() {
         "{missing:?}"
     );
 }
+
+mod robustness {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text made of the pieces of key files, so that every branch of both parsers runs.
+    fn key_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("img.xyz.com. ".to_owned()),
+            Just("IN ".to_owned()),
+            Just("3600 ".to_owned()),
+            Just("DNSKEY ".to_owned()),
+            Just("257 ".to_owned()),
+            Just("3 ".to_owned()),
+            Just("13 ".to_owned()),
+            Just("15 ".to_owned()),
+            Just("pMC4zbv2Z+jDLnIgPi5T7MRfgisXRybFLWkdKhN5G+k=".to_owned()),
+            Just("Private-key-format: v1.3".to_owned()),
+            Just("Algorithm: 15 (ED25519)".to_owned()),
+            Just("PrivateKey: ".to_owned()),
+            Just("xeJvCQPqcM3HZkrsZH1B9EyAObCHz+PZi4jiJhjHY3w=".to_owned()),
+            Just(":".to_owned()),
+            Just(";".to_owned()),
+            Just("\n".to_owned()),
+            Just(" ".to_owned()),
+            "[^\n]{0,6}",
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    fn inside(e: &ParseError, text: &str) -> bool {
+        let lines = text.lines().count().max(1) as u32;
+        e.pos.line >= 1 && e.pos.line <= lines && e.pos.col >= 1
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic_and_point_inside_the_text(public in key_text(), private in key_text()) {
+            if let Err(e) = KeyPair::new(PublicKey::parse(ED_KEY).unwrap(), &private) {
+                prop_assert!(inside(&e, &private), "{e} in {private:?}");
+            }
+            match PublicKey::parse(&public) {
+                Err(e) => prop_assert!(inside(&e, &public), "{e} in {public:?}"),
+                Ok(key) => {
+                    if let Err(e) = KeyPair::new(key, &private) {
+                        prop_assert!(inside(&e, &private), "{e} in {private:?}");
+                    }
+                }
+            }
+        }
+    }
+}
