@@ -163,7 +163,11 @@ impl Engine {
             Some(w) if !w.needs_renewal(now) => w,
             _ => Window::starting(now, d.signature_days),
         };
-        Ok(snap.signed(Arc::new(keys), window, previous))
+        let snap = snap.signed(Arc::new(keys), window, previous);
+        for gap in snap.signing_gaps() {
+            tracing::warn!("dnssec: {gap}");
+        }
+        Ok(snap)
     }
 
     /// Signs the current tables anew when half of the signatures' validity has passed at

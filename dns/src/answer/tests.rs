@@ -636,4 +636,12 @@ fn each_variant_carries_its_own_signatures_with_do_only() {
             .iter()
             .all(|(_, t)| !t.starts_with("RRSIG"))
     );
+    // Both are said at commit.
+    assert_eq!(
+        signed_example().signing_gaps(),
+        [
+            "img.xyz.com is signed but its coverage two-cdns refers (N:): those answers cannot be proven",
+            "a.img.xyz.com is bound below signed img.xyz.com without a key: its answers are unsigned"
+        ]
+    );
 }

@@ -320,4 +320,37 @@ impl Snapshot {
     pub fn signing(&self) -> &Signing {
         &self.signing
     }
+
+    /// What validating resolvers will not find secure although a key signs the zone: a
+    /// referral (`N:`) in a signed zone's coverage (the DS of a signed apex is its
+    /// parent's, so no proof can go with a referral of it), and a name bound below a
+    /// signed one without a key of its own (answered unsigned inside a signed zone).
+    pub fn signing_gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
+        for c in self.customers.iter().filter(|c| c.signed.is_some()) {
+            let coverage = &self.coverages[c.coverage as usize];
+            let refers = coverage.per_region.iter().flatten().any(|&e| {
+                self.entries[e as usize]
+                    .other
+                    .choices
+                    .iter()
+                    .any(|&i| matches!(self.choices[i as usize].answer, Answer::Referral(_)))
+            });
+            if refers {
+                gaps.push(format!(
+                    "{} is signed but its coverage {} refers (N:): those answers cannot be proven",
+                    c.name, coverage.name
+                ));
+            }
+            for below in self.customers.iter() {
+                if below.signed.is_none() && below.name != c.name && below.name.is_within(&c.name) {
+                    gaps.push(format!(
+                        "{} is bound below signed {} without a key: its answers are unsigned",
+                        below.name, c.name
+                    ));
+                }
+            }
+        }
+        gaps
+    }
 }
