@@ -14,9 +14,8 @@ RATE=${RATE:-20000}
 BIN=${BIN:-$ROOT/target/release/cdnbroker}
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release -p cdnbroker)
 W=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
-trap cleanup EXIT
+PERF_ARGS=()
+. ./lib.sh
 
 printf 'img.xyz.com A\n' > "$W/queries"
 ZONE_HEAD='$ORIGIN xyz.com.
@@ -24,37 +23,6 @@ $TTL 20
 @ IN SOA ns1 hostmaster 1 3600 600 86400 20
 @ IN NS ns1
 ns1 IN A 127.0.0.1'
-
-wait_ready() { # port
-  for _ in $(seq 100); do
-    dig @127.0.0.1 -p "$1" +time=1 +tries=1 img.xyz.com A 2>/dev/null | grep -q "status: NOERROR" && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 never answered" >&2; return 1
-}
-
-RESULTS=()
-measure() { # name port cpu-list-for-dnsperf
-  local name=$1 port=$2 cpus=$3 out
-  out=$(taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$W/queries" -l "$SECS" -c 4 -q 500 2>&1)
-  local qps mean lost
-  qps=$(awk '/Queries per second/{print $4}' <<<"$out")
-  mean=$(awk '/Average Latency/{printf "%.3f", $4*1000}' <<<"$out")
-  lost=$(awk '/Queries lost/{print $3}' <<<"$out")
-  # p99 at a fixed rate below saturation, from per-query latencies.
-  local p99
-  p99=$(taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$W/queries" -l 3 -Q "$RATE" -v 2>/dev/null |
-    awk '/^> /{print $NF}' | sort -g | awk '{a[NR]=$1} END{if(NR){printf "%.3f", a[int(NR*0.99)]*1000}else{print "-"}}')
-  RESULTS+=("$name|$qps|$mean|$p99|$lost")
-}
-
-start() { # cpu-list cmd...
-  local cpus=$1; shift
-  taskset -c "$cpus" "$@" >"$W/$(basename "$1").log" 2>&1 &
-  PIDS+=($!)
-}
-
-stop_last() { kill "${PIDS[-1]}" 2>/dev/null || true; wait "${PIDS[-1]}" 2>/dev/null || true; unset 'PIDS[-1]'; }
 
 # --- our engine: 70/30 weighted A, every query drawn ---
 cat > "$W/tables.txt" <<'T'
@@ -139,9 +107,4 @@ ours "0-$((CORES-1))" "$CORES" "$CORES"; measure "cdnbroker, all cores" 5401 "0-
 nsd_conf "$CORES"; start "0-$((CORES-1))" nsd -d -c "$W/nsd.conf"; wait_ready 5402
 measure "NSD, all cores" 5402 "0-$((CORES-1))"; stop_last
 
-base=$(for r in "${RESULTS[@]}"; do IFS='|' read -r n q _ <<<"$r"; if [ "$n" = "NSD (static A)" ]; then echo "$q"; fi; done)
-printf '\n%-30s %12s %10s %10s %8s %9s\n' server QPS "mean ms" "p99 ms" lost "vs NSD"
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r n q m p l <<<"$r"
-  printf '%-30s %12.0f %10s %10s %8s %8.2fx\n' "$n" "$q" "$m" "$p" "$l" "$(awk -v a="$q" -v b="$base" 'BEGIN{print (b>0)?a/b:0}')"
-done
+report "NSD (static A)" NSD

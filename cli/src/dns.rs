@@ -8,13 +8,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use broker_config::DnsName;
 use broker_dns::control::ControlLimits;
+use broker_dns::engine::Dnssec;
 use broker_dns::triangle::Triangle;
 use broker_dns::{Engine, Listeners, Options, Settings};
 use tokio_util::sync::CancellationToken;
 
 /// Arguments of `cdnbroker dns`.
 #[derive(clap::Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct DnsArgs {
+    /// A tool instead of the engine.
+    #[command(subcommand)]
+    pub(crate) tool: Option<DnsTool>,
     /// Address answering DNS over UDP and TCP (repeatable; port 0 picks a free one).
     #[arg(long, required = true)]
     pub(crate) listen: Vec<SocketAddr>,
@@ -51,6 +56,24 @@ pub(crate) struct DnsArgs {
     /// Sticky picks: one client network (/24, /56) always gets the same lookup.
     #[arg(long)]
     pub(crate) sticky: bool,
+    /// Folder of DNSSEC key pairs in BIND's format: the zones they name are signed
+    /// (spec §10).
+    #[arg(long)]
+    pub(crate) dnssec: Option<PathBuf>,
+    /// Validity of each signature, days (1 to 90).
+    #[arg(long, default_value_t = broker_config::deploy::DEFAULT_SIGNATURE_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub(crate) signature_days: u32,
+}
+
+/// Tools of `cdnbroker dns`.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub(crate) enum DnsTool {
+    /// Print the DS record (SHA-256) of a key for the parent zone (spec §10).
+    Ds {
+        /// The key's `.key` file, as `dnssec-keygen` writes it (its `.private` beside it).
+        keyfile: PathBuf,
+    },
 }
 
 impl DnsArgs {
@@ -58,6 +81,7 @@ impl DnsArgs {
     #[allow(dead_code, reason = "for `run --config` to start its [dns] role")]
     pub(crate) fn from_role(role: &broker_config::deploy::DnsRole) -> Self {
         Self {
+            tool: None,
             listen: role.listen.clone(),
             control: Some(role.control),
             ns: role.ns.iter().map(|n| n.to_string()).collect(),
@@ -70,12 +94,25 @@ impl DnsArgs {
             threads: None,
             forward_port: 53,
             sticky: false,
+            dnssec: role.dnssec.clone(),
+            signature_days: role.signature_days,
         }
     }
 }
 
+/// `cdnbroker dns ds KEYFILE`: the pair is read whole (a DS for a key whose private half
+/// does not match would point the parent at a key that signs nothing).
+fn print_ds(keyfile: &std::path::Path) -> anyhow::Result<()> {
+    let pair = broker_config::dnssec_key::read_pair(keyfile).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", pair.public.ds_record());
+    Ok(())
+}
+
 /// Runs `cdnbroker dns` until Ctrl-C or SIGTERM.
 pub(crate) fn run(args: &DnsArgs) -> anyhow::Result<()> {
+    if let Some(DnsTool::Ds { keyfile }) = &args.tool {
+        return print_ds(keyfile);
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -129,7 +166,17 @@ pub(crate) async fn serve_in(
             None
         }
     };
-    let engine = Arc::new(Engine::new(settings, triangle.is_some()));
+    let mut engine = Engine::new(settings, triangle.is_some());
+    if let Some(folder) = &args.dnssec {
+        engine = engine
+            .with_dnssec(Dnssec {
+                folder: folder.clone(),
+                signature_days: args.signature_days,
+            })
+            .map_err(|e| anyhow::anyhow!("[dns] dnssec: {e}"))?;
+    }
+    let engine = Arc::new(engine);
+    tokio::spawn(Arc::clone(&engine).keep_signatures_fresh(shutdown.clone()));
     if let Some(path) = &args.load {
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         engine

@@ -25,6 +25,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::cdn_file::CdnFile;
 use crate::customer_file::CustomerFile;
 use crate::deploy::{DeployError, Deployment};
+use crate::dnssec_key;
 use crate::error::{ParseError, Pos};
 use crate::events::{Events, ManagementBatch};
 use crate::regions_file::RegionsFile;
@@ -66,6 +67,8 @@ pub enum Format {
     Events,
     /// PEM certificates and keys named by a deployment.
     Pem,
+    /// A DNSSEC key pair in BIND's format (§10): its `.key` or `.private` file.
+    DnssecKey,
 }
 
 impl Format {
@@ -80,6 +83,7 @@ impl Format {
             Self::Transaction => "transaction (§1)",
             Self::Events => "events (§3)",
             Self::Pem => "PEM",
+            Self::DnssecKey => "DNSSEC key (§10)",
         }
     }
 }
@@ -154,6 +158,7 @@ pub fn check_files(inputs: &[(String, Vec<u8>)], source: &dyn FileSource) -> Rep
     for i in 0..ck.files.len() {
         ck.parse(i);
     }
+    ck.check_key_folders();
     cross::check(&mut ck);
     ck.into_report()
 }
@@ -177,12 +182,16 @@ enum Parsed {
     Transaction(Transaction, Tables),
     Events(Events),
     Pem(Vec<String>),
+    /// A key pair: its zone, tag and algorithm, for the summary.
+    Key(String),
 }
 
 #[derive(Default)]
 struct Checker {
     files: Vec<File>,
     errors: Vec<(usize, CheckError)>,
+    /// The key pairs of `[dns] dnssec` folders that read well.
+    key_summaries: Vec<FileSummary>,
 }
 
 impl Checker {
@@ -318,10 +327,70 @@ impl Checker {
                 }
             }
             Some(Format::Pem) => pem::pem_labels(text).map(Parsed::Pem),
+            Some(Format::DnssecKey) => {
+                // One half alone says little: the pair is read from beside this file.
+                match dnssec_key::read_pair(&label.with_extension("key")) {
+                    Ok(pair) => Ok(Parsed::Key(key_summary(&pair))),
+                    Err(e) => {
+                        self.key_error(i, &e);
+                        return;
+                    }
+                }
+            }
         };
         match parsed {
             Ok(p) => self.files[i].parsed = Some(p),
             Err(e) => self.parse_error(i, &e),
+        }
+    }
+
+    /// A key error: it may name the other half of the pair, which keeps its own name.
+    fn key_error(&mut self, i: usize, e: &dnssec_key::KeyError) {
+        let error = CheckError {
+            file: e.file.display().to_string(),
+            pos: e.pos,
+            message: e.message.clone(),
+        };
+        if !self.errors.iter().any(|(_, have)| *have == error) {
+            self.errors.push((i, error));
+        }
+    }
+
+    /// The `[dns] dnssec` folders of the deployments: every pair in them must read and
+    /// match (spec §10); each good pair gets a summary line.
+    fn check_key_folders(&mut self) {
+        let folders: Vec<(usize, PathBuf)> = self
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match &f.parsed {
+                Some(Parsed::Deployment(d)) => Some((i, d.dns.as_ref()?.dnssec.clone()?)),
+                _ => None,
+            })
+            .collect();
+        for (toml, dir) in folders {
+            match dnssec_key::read_folder(&dir) {
+                Ok(pairs) => {
+                    for pair in pairs {
+                        let stem = format!(
+                            "K{}.+{:03}+{:05}.key",
+                            pair.public.zone,
+                            pair.public.algorithm.number(),
+                            pair.public.key_tag()
+                        );
+                        self.key_summaries.push(FileSummary {
+                            file: dir.join(stem).display().to_string(),
+                            format: Format::DnssecKey,
+                            detail: key_summary(&pair),
+                        });
+                    }
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        self.key_error(toml, e);
+                    }
+                }
+            }
         }
     }
 
@@ -345,6 +414,7 @@ impl Checker {
                     detail: summary(f.parsed.as_ref()?),
                 })
             })
+            .chain(self.key_summaries)
             .collect();
         Report {
             files,
@@ -359,6 +429,7 @@ fn format_of_extension(label: &str) -> Option<Format> {
     match Path::new(label).extension()?.to_str()? {
         "toml" => Some(Format::Deployment),
         "pem" | "key" | "crt" => Some(Format::Pem),
+        "private" => Some(Format::DnssecKey),
         _ => None,
     }
 }
@@ -426,7 +497,18 @@ fn summary(parsed: &Parsed) -> String {
         ),
         Parsed::Events(e) => n(e.events.len(), "event", "events"),
         Parsed::Pem(labels) => labels.join(", "),
+        Parsed::Key(summary) => summary.clone(),
     }
+}
+
+fn key_summary(pair: &dnssec_key::KeyPair) -> String {
+    format!(
+        "zone {}, tag {}, algorithm {}, flags {}",
+        pair.public.zone,
+        pair.public.key_tag(),
+        pair.public.algorithm.number(),
+        pair.public.flags
+    )
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system.

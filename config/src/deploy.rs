@@ -123,7 +123,16 @@ pub struct DnsRole {
     pub load: Option<PathBuf>,
     /// Prometheus endpoint.
     pub metrics: Option<SocketAddr>,
+    /// `dnssec` (spec §10): the folder of key pairs that sign the zones they name.
+    pub dnssec: Option<PathBuf>,
+    /// `signature_days` (spec §10): validity of each signature, days.
+    pub signature_days: u32,
 }
+
+/// `[dns] signature_days` when the file gives none.
+pub const DEFAULT_SIGNATURE_DAYS: u32 = 7;
+/// The range of `[dns] signature_days`.
+pub const SIGNATURE_DAYS: std::ops::RangeInclusive<u64> = 1..=90;
 
 /// `[control]`: the control component.
 #[derive(Clone, Debug, PartialEq, Eq)]

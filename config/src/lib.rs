@@ -15,6 +15,7 @@ pub mod cdn_file;
 pub mod check;
 pub mod customer_file;
 pub mod deploy;
+pub mod dnssec_key;
 pub mod error;
 pub mod events;
 pub mod geo;

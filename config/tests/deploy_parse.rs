@@ -415,3 +415,19 @@ fn alert_mistakes_are_reported_at_the_url() {
     let errs = errors(&edge_with_alert("3"));
     assert!(errs[0].starts_with("11:9:"), "{errs:?}");
 }
+
+#[test]
+fn dnssec_keys_parse_with_their_default_and_range() {
+    let dns = "[node]\nname = \"C\"\n[dns]\nlisten = [\"127.0.0.1:53\"]\ncontrol = \"127.0.0.1:5354\"\nns = [\"ns1.c.example\"]\n";
+    let d = parse(&format!("{dns}dnssec = \"keys/\"\n"));
+    let role = d.dns.unwrap();
+    assert_eq!(role.dnssec.as_deref(), Some(Path::new("conf/keys/")));
+    assert_eq!(role.signature_days, 7);
+    assert_eq!(parse(dns).dns.unwrap().dnssec, None);
+    let d = parse(&format!("{dns}signature_days = 90\n"));
+    assert_eq!(d.dns.unwrap().signature_days, 90);
+    for bad in ["0", "91"] {
+        let errs = errors(&format!("{dns}signature_days = {bad}\n"));
+        assert_eq!(errs, ["7:18: expected whole days from 1 to 90"], "{bad}");
+    }
+}

@@ -91,16 +91,21 @@ fn dns_role() -> impl Strategy<Value = DnsRole> {
         vec(dns_name(), 0..3),
         any::<u32>(),
         (of(path()), of(path()), of(socket())),
+        (of(path()), 1u32..=90),
     )
         .prop_map(
-            |(listen, control, ns, ttl, (query_log, load, metrics))| DnsRole {
-                listen,
-                control,
-                ns,
-                ttl,
-                query_log,
-                load,
-                metrics,
+            |(listen, control, ns, ttl, (query_log, load, metrics), (dnssec, signature_days))| {
+                DnsRole {
+                    listen,
+                    control,
+                    ns,
+                    ttl,
+                    query_log,
+                    load,
+                    metrics,
+                    dnssec,
+                    signature_days,
+                }
             },
         )
 }

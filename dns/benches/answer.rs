@@ -1,13 +1,16 @@
 //! The answering hot path: region LPM, weighted pick and a whole answer written, on a
-//! snapshot of 200,000 prefixes. Inputs are generated (deterministic) rather than read
+//! snapshot of 200,000 prefixes, unsigned and signed (spec §10). Inputs are generated (deterministic) rather than read
 //! from files: what matters is the table's size and shape, not real data.
 
 use std::hint::black_box;
 use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
 
 use broker_config::{Tables, Transaction};
 use broker_dns::Settings;
 use broker_dns::answer::{Transport, answer};
+use broker_dns::dnssec::{SigCache, Window, ZoneKeys};
 use broker_dns::snapshot::Snapshot;
 use broker_policy::weighted::WeightedTable;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -33,11 +36,12 @@ fn snapshot() -> Snapshot {
     Snapshot::build(1, &Settings::default(), &tables).unwrap()
 }
 
-/// `img.xyz.com A` with an ECS option for 10.1.2.0/24.
-fn query() -> Vec<u8> {
+/// `img.xyz.com A` with an ECS option for 10.1.2.0/24, DO set when `dnssec_ok`.
+fn query(dnssec_ok: bool) -> Vec<u8> {
     let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
     q.extend_from_slice(b"\x03img\x03xyz\x03com\x00\x00\x01\x00\x01");
-    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 11]);
+    let do_bit = if dnssec_ok { 0x80 } else { 0 };
+    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, do_bit, 0, 0, 11]);
     q.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 0, 10, 1, 2]);
     q
 }
@@ -60,13 +64,35 @@ fn benches(c: &mut Criterion) {
             table.pick(black_box(draw))
         })
     });
-    let q = query();
+    let q = query(false);
     let mut out = Vec::with_capacity(1232);
     let client: IpAddr = "127.0.0.1".parse().unwrap();
     c.bench_function("answer A with ECS (decode, decide, encode)", |b| {
         b.iter(|| {
             answer(
                 &snap,
+                black_box(&q),
+                client,
+                black_box(7),
+                Transport::Udp,
+                &mut out,
+            )
+        })
+    });
+    // Spec §10: the same answer signed (the key of benches/data/keys), DO set: the RRSIG
+    // is copied from the snapshot, nothing is signed per query.
+    let keys =
+        ZoneKeys::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/keys")).unwrap();
+    let signed = snap.signed(
+        Arc::new(keys),
+        Window::starting(1_800_000_000, 7),
+        &SigCache::new(),
+    );
+    let q = query(true);
+    c.bench_function("answer A with ECS and DO, signed zone", |b| {
+        b.iter(|| {
+            answer(
+                &signed,
                 black_box(&q),
                 client,
                 black_box(7),

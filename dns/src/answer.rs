@@ -7,6 +7,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::dnssec;
+
+use crate::snapshot::signed::Missing;
 use crate::snapshot::{Answer, Snapshot};
 use crate::wire::{
     self, CLASS_IN, ClientSubnet, Owner, QNAME_OFFSET, Rcode, Section, Writer, rtype,
@@ -131,6 +134,10 @@ pub fn answer(
     let apex = QNAME_OFFSET + (qname.len() - customer.wire_len) as u16;
     let at_apex = qname.len() == customer.wire_len;
     let ttl = snap.ttl();
+    // Spec §10: signatures go with answers of a signed zone when the query has DO.
+    let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
+    let sigs = customer.signed.as_deref().filter(|_| dnssec_ok);
+    let next_closer = next_closer(lower, qname.len() - customer.wire_len);
 
     if at_apex && matches!(q.qtype, rtype::SOA | rtype::NS) {
         let mut w = Writer::new(out, q.id, q.flags, Some(q.question), Rcode::NoError, true);
@@ -142,11 +149,34 @@ pub fn answer(
                 ttl,
                 &customer.soa_rdata,
             );
+            signed::rrsigs(&mut w, Section::Answer, apex, ttl, sigs.map(|z| &z.soa));
         } else {
             for ns in snap.ns_wire() {
                 w.record(Section::Answer, Owner::At(apex), rtype::NS, ttl, ns);
             }
+            signed::rrsigs(&mut w, Section::Answer, apex, ttl, sigs.map(|z| &z.ns));
         }
+        w.finish(q.edns.as_ref(), Rcode::NoError, 0, limit);
+        return Outcome {
+            send: Send::Reply,
+            info,
+        };
+    }
+    if let Some(zone) = customer.signed.as_deref()
+        && at_apex
+        && q.qtype == dnssec::rtype::DNSKEY
+    {
+        let mut w = Writer::new(out, q.id, q.flags, Some(q.question), Rcode::NoError, true);
+        for key in &zone.dnskeys {
+            w.record(Section::Answer, Owner::At(apex), q.qtype, ttl, key);
+        }
+        signed::rrsigs(
+            &mut w,
+            Section::Answer,
+            apex,
+            ttl,
+            sigs.map(|z| &z.dnskey_sigs),
+        );
         w.finish(q.edns.as_ref(), Rcode::NoError, 0, limit);
         return Outcome {
             send: Send::Reply,
@@ -182,6 +212,17 @@ pub fn answer(
             ttl,
             &customer.soa_rdata,
         );
+        if let Some(zone) = sigs {
+            signed::rrsigs(&mut w, Section::Authority, apex, ttl, Some(&zone.soa));
+            signed::deny_type(
+                &mut w,
+                zone,
+                at_apex,
+                next_closer,
+                Missing::of(q.qtype),
+                ttl,
+            );
+        }
         w.finish(q.edns.as_ref(), Rcode::NoError, scope, limit);
         Outcome {
             send: Send::Reply,
@@ -222,6 +263,9 @@ pub fn answer(
             }
             let mut w = Writer::new(out, q.id, q.flags, Some(q.question), Rcode::NoError, true);
             w.record(Section::Answer, Owner::At(QNAME_OFFSET), *t, ttl, rdata);
+            if let Some(zone) = sigs {
+                signed::prove(&mut w, zone, idx, at_apex, next_closer, ttl);
+            }
             w.finish(q.edns.as_ref(), Rcode::NoError, scope, limit);
         }
         Answer::Alias(target) => {
@@ -233,6 +277,9 @@ pub fn answer(
                 ttl,
                 target,
             );
+            if let Some(zone) = sigs {
+                signed::prove(&mut w, zone, idx, at_apex, next_closer, ttl);
+            }
             w.finish(q.edns.as_ref(), Rcode::NoError, scope, limit);
         }
         Answer::AliasSuffix(suffix) => {
@@ -241,6 +288,13 @@ pub fn answer(
                 return reply(out, &mut info, Rcode::YxDomain, scope);
             }
             let mut w = Writer::new(out, q.id, q.flags, Some(q.question), Rcode::NoError, true);
+            if let Some(zone) = sigs
+                && !at_apex
+            {
+                // Below the apex the target depends on the name: the signed DNAME at the
+                // apex proves the CNAME synthesized from it.
+                signed::dname(&mut w, zone, idx, apex, ttl);
+            }
             w.record_with(
                 Section::Answer,
                 Owner::At(QNAME_OFFSET),
@@ -252,6 +306,11 @@ pub fn answer(
                     b.push(0);
                 },
             );
+            if let Some(zone) = sigs
+                && at_apex
+            {
+                signed::prove(&mut w, zone, idx, true, next_closer, ttl);
+            }
             w.finish(q.edns.as_ref(), Rcode::NoError, scope, limit);
         }
         Answer::Referral(servers) => {
@@ -304,6 +363,20 @@ pub fn answer(
         send: Send::Reply,
         info,
     }
+}
+
+/// The label of `lower` (a query name, lower-case wire form) just above `zone_at`, the
+/// offset of the zone's name in it: the "next closer" name of RFC 5155 (empty at the apex).
+fn next_closer(lower: &[u8], zone_at: usize) -> &[u8] {
+    let mut at = 0;
+    while at < zone_at {
+        let end = at + 1 + usize::from(lower[at]);
+        if end == zone_at {
+            return &lower[at + 1..end];
+        }
+        at = end;
+    }
+    &[]
 }
 
 /// A draw fixed by the client's network (/24 or /56): a well-mixed hash (splitmix64's
@@ -364,6 +437,8 @@ pub fn qtype_text(qtype: u16) -> std::borrow::Cow<'static, str> {
         t => format!("TYPE{t}").into(),
     }
 }
+
+mod signed;
 
 #[cfg(test)]
 mod tests;

@@ -16,14 +16,16 @@
 //! transaction commits. `RESET!` empties the tables and keeps the epoch; a new engine has
 //! none.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::{ArcSwap, Guard};
 use broker_config::transaction::{Lookup, Statement};
 use broker_config::{ParseError, Pos, Tables, Transaction};
 use tokio::sync::Mutex;
 
+use crate::dnssec::{KeyError, SigCache, Window, ZoneKeys};
 use crate::snapshot::{BuildError, Settings, Snapshot};
 
 /// Why a transaction was not committed.
@@ -51,6 +53,9 @@ pub enum CommitError {
         /// The highest epoch committed.
         current: u64,
     },
+    /// The `[dns] dnssec` keys cannot sign the tables (spec §10).
+    #[error("dnssec: {0}")]
+    Keys(#[from] KeyError),
 }
 
 impl CommitError {
@@ -58,7 +63,10 @@ impl CommitError {
     pub fn reply_line(&self) -> String {
         match self {
             Self::Invalid(e) => format!("ERR {}:{} {}", e.pos.line, e.pos.col, e.message),
-            Self::Build(_) | Self::StaleEpoch { .. } | Self::EpochRequired { .. } => {
+            Self::Build(_)
+            | Self::StaleEpoch { .. }
+            | Self::EpochRequired { .. }
+            | Self::Keys(_) => {
                 format!("ERR 1:1 {self}")
             }
         }
@@ -82,11 +90,21 @@ struct ControlState {
     epoch: Option<u64>,
 }
 
+/// Online signing (spec §10): where the keys are and how long signatures last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dnssec {
+    /// The folder of key pairs in BIND's format, read at every commit.
+    pub folder: PathBuf,
+    /// Validity of each signature, days; they are renewed at half of it.
+    pub signature_days: u32,
+}
+
 /// The engine: current snapshot, settings, and the commit path.
 pub struct Engine {
     snapshot: ArcSwap<Snapshot>,
     settings: Settings,
     triangle_allowed: bool,
+    dnssec: Option<Dnssec>,
     control: Mutex<ControlState>,
 }
 
@@ -108,11 +126,109 @@ impl Engine {
             snapshot: ArcSwap::from_pointee(Snapshot::empty(&settings)),
             settings,
             triangle_allowed,
+            dnssec: None,
             control: Mutex::new(ControlState {
                 tables: Tables::new(),
                 generation: 0,
                 epoch: None,
             }),
+        }
+    }
+
+    /// This engine signing the zones its keys name (spec §10). The folder is read now,
+    /// so that a bad key or an unreadable folder stops the start with a clear error; it
+    /// is read again at every commit (keys added or removed take effect then).
+    pub fn with_dnssec(mut self, dnssec: Dnssec) -> Result<Self, KeyError> {
+        ZoneKeys::read(&dnssec.folder)?;
+        self.dnssec = Some(dnssec);
+        Ok(self)
+    }
+
+    /// `snap` signed with the keys of the folder, when the engine signs: the window of
+    /// `prev` (and its signatures) holds until half of it has passed.
+    fn sign(
+        &self,
+        snap: Snapshot,
+        tables: &Tables,
+        prev: &Snapshot,
+        now: u64,
+    ) -> Result<Snapshot, KeyError> {
+        let Some(d) = &self.dnssec else {
+            return Ok(snap);
+        };
+        let keys = ZoneKeys::read(&d.folder)?;
+        keys.check_bound(tables)?;
+        let previous = &prev.signing().cache;
+        let window = match prev.signing().window {
+            Some(w) if !w.needs_renewal(now) => w,
+            _ => Window::starting(now, d.signature_days),
+        };
+        let snap = snap.signed(Arc::new(keys), window, previous);
+        for gap in snap.signing_gaps() {
+            tracing::warn!("dnssec: {gap}");
+        }
+        Ok(snap)
+    }
+
+    /// Signs the current tables anew when half of the signatures' validity has passed at
+    /// `now` (seconds since the epoch), with the keys of the last commit; returns whether
+    /// it did. Answers keep coming from the old snapshot until the new one is stored.
+    pub async fn renew_signatures_at(self: &Arc<Self>, now: u64) -> bool {
+        let Some(d) = self.dnssec.clone() else {
+            return false;
+        };
+        let control = self.control.lock().await;
+        let prev = self.snapshot_full();
+        if !prev.signing().window.is_some_and(|w| w.needs_renewal(now)) {
+            return false;
+        }
+        let tables = control.tables.clone();
+        let me = Arc::clone(self);
+        let built = tokio::task::spawn_blocking(move || {
+            let keys = Arc::clone(&prev.signing().keys);
+            let snap = prev
+                .rebuild(&tables, prev.generation(), &me.settings, &tables)
+                .map(|s| s.with_epoch(prev.epoch()));
+            snap.map(|s| {
+                s.signed(
+                    keys,
+                    Window::starting(now, d.signature_days),
+                    &SigCache::new(),
+                )
+            })
+        })
+        .await
+        .expect("the signing task does not panic");
+        match built {
+            Ok(snap) => {
+                let old = self.snapshot.swap(Arc::new(snap));
+                drop(control);
+                tracing::info!(generation = old.generation(), "signatures renewed");
+                drop(tokio::task::spawn_blocking(move || drop(old)));
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "signatures not renewed");
+                false
+            }
+        }
+    }
+
+    /// Renews signatures before they run out (see [`Self::renew_signatures_at`]),
+    /// checking every hour, until `shutdown`.
+    pub async fn keep_signatures_fresh(
+        self: Arc<Self>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        if self.dnssec.is_none() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+            self.renew_signatures_at(unix_now()).await;
         }
     }
 
@@ -156,22 +272,32 @@ impl Engine {
             let snap = prev
                 .rebuild(&built_from, generation, &me.settings, &tables)?
                 .with_epoch(epoch);
+            let signing = Instant::now();
+            let snap = me.sign(snap, &tables, &prev, unix_now())?;
+            let signing = signing.elapsed();
             let regions = if Arc::ptr_eq(prev.regions(), snap.regions()) {
                 "kept"
             } else {
                 "rebuilt"
             };
-            Ok((tables, snap, regions, epoch))
+            Ok((tables, snap, regions, epoch, signing))
         })
         .await
         .expect("the commit task does not panic");
-        let (tables, snap, regions, epoch) = built?;
+        let (tables, snap, regions, epoch, signing) = built?;
         let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;
         control.epoch = epoch;
         let took = start.elapsed();
-        tracing::info!(generation, ?epoch, ?took, regions, "transaction committed");
+        tracing::info!(
+            generation,
+            ?epoch,
+            ?took,
+            ?signing,
+            regions,
+            "transaction committed"
+        );
         // Freeing a replaced million-prefix trie takes a while too: not on a query worker.
         drop(tokio::task::spawn_blocking(move || drop(old)));
         Ok(Committed { generation, took })
@@ -186,6 +312,13 @@ impl Engine {
     pub fn epoch(&self) -> Option<u64> {
         self.snapshot.load().epoch()
     }
+}
+
+/// Seconds since the epoch, for signature windows.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The epoch the engine holds once `tx` commits, or why `tx` may not commit while the

@@ -8,7 +8,9 @@
 //! change only through transactions on the control port (spec §1), each compiled aside
 //! into an immutable [`snapshot::Snapshot`] and swapped in whole. A transaction may be
 //! fenced by a control leader's epoch (`EPOCH <n>!`): once one has committed, lower or
-//! missing epochs are refused (see [`control`]).
+//! missing epochs are refused (see [`control`]). With `[dns] dnssec` (spec §10) the zones
+//! its keys name are signed: every signature an answer can carry is made at commit
+//! ([`snapshot::signed`], [`dnssec`]) and copied into answers to queries with DO.
 //!
 //! Depends on `broker-config` (the transaction codec and `Tables`) and `broker-policy`
 //! (region table, weighted pick). Entry point: [`server::run`] with [`Listeners`] bound
@@ -37,6 +39,7 @@
 
 pub mod answer;
 pub mod control;
+pub mod dnssec;
 pub mod engine;
 pub mod observe;
 pub mod relay;

@@ -18,8 +18,10 @@ use broker_policy::weighted::WeightedTable;
 use crate::wire::name_to_wire;
 
 mod regions;
+pub mod signed;
 
 pub use regions::Regions;
+pub use signed::{Signing, ZoneSigs};
 
 /// Engine settings that shape answers (not the tables).
 #[derive(Clone, Debug)]
@@ -173,6 +175,8 @@ pub struct Customer {
     pub coverage: u32,
     /// Its SOA rdata.
     pub soa_rdata: Box<[u8]>,
+    /// Its signatures, when a key signs it (spec §10).
+    pub signed: Option<Box<ZoneSigs>>,
 }
 
 /// A coverage: per region id, the entry to use (the region's own, else `DEFAULT`'s).
@@ -197,6 +201,7 @@ pub struct Snapshot {
     entries: Box<[Entry]>,
     choices: Box<[Choice]>,
     ns_wire: Box<[Box<[u8]>]>,
+    signing: Signing,
 }
 
 /// The region found for a client address.
@@ -327,6 +332,7 @@ impl Snapshot {
                 wire_len: wire.len(),
                 coverage,
                 soa_rdata,
+                signed: None,
             });
             customers_by_wire.insert(wire.into_boxed_slice(), id);
         }
@@ -343,6 +349,7 @@ impl Snapshot {
             entries: entries.into(),
             choices: choices.into(),
             ns_wire,
+            signing: Signing::default(),
         })
     }
 

@@ -572,7 +572,8 @@ pub fn write_forward_query(q: &Query<'_>, id: u16, subnet: ClientSubnet, out: &m
     let edns = Edns {
         payload: EDNS_UDP_LIMIT,
         version: 0,
-        dnssec_ok: false,
+        // Spec §10: a signed partner's answer is relayed as signed, for a client with DO.
+        dnssec_ok: q.edns.is_some_and(|e| e.dnssec_ok),
         subnet: Some(subnet),
     };
     w.finish(Some(&edns), Rcode::NoError, 0, usize::from(u16::MAX));

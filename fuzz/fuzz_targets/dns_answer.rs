@@ -1,13 +1,14 @@
 #![no_main]
 //! The DNS engine's answer decision on any bytes: never a panic, and every reply is a
 //! well-formed response to the query: same id, QR set, within the UDP size limit, and
-//! (when the query was readable) echoing its question byte for byte.
+//! (when the query was readable) echoing its question byte for byte; in a signed zone too.
 
 use std::sync::OnceLock;
 
 use broker_config::{Tables, Transaction};
 use broker_dns::Settings;
 use broker_dns::answer::{Send, Transport, answer};
+use broker_dns::dnssec::{SigCache, Window, ZoneKeys};
 use broker_dns::snapshot::Snapshot;
 use broker_dns::wire::{self, Reject};
 use libfuzzer_sys::fuzz_target;
@@ -23,12 +24,25 @@ ADD CST img.xyz.com { c; }!
 END
 ";
 
-fn snapshot() -> &'static Snapshot {
-    static SNAP: OnceLock<Snapshot> = OnceLock::new();
-    SNAP.get_or_init(|| {
-        let mut t = Tables::new();
-        t.apply(&Transaction::parse(TABLES).unwrap()).unwrap();
-        Snapshot::build(1, &Settings::default(), &t).unwrap()
+fn build() -> Snapshot {
+    let mut t = Tables::new();
+    t.apply(&Transaction::parse(TABLES).unwrap()).unwrap();
+    Snapshot::build(1, &Settings::default(), &t).unwrap()
+}
+
+/// The tables unsigned, and signed for img.xyz.com (spec §10) with the key the engine's
+/// benchmark uses.
+fn snapshots() -> &'static [Snapshot; 2] {
+    static SNAPS: OnceLock<[Snapshot; 2]> = OnceLock::new();
+    SNAPS.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../dns/benches/data/keys");
+        let keys = ZoneKeys::read(std::path::Path::new(dir)).unwrap();
+        let signed = build().signed(
+            std::sync::Arc::new(keys),
+            Window::starting(1_800_000_000, 7),
+            &SigCache::new(),
+        );
+        [build(), signed]
     })
 }
 
@@ -38,9 +52,12 @@ fuzz_target!(|data: &[u8]| {
         None => (0, data),
     };
     let client = "198.54.234.9".parse().unwrap();
-    for transport in [Transport::Udp, Transport::Tcp] {
+    for (snap, transport) in snapshots()
+        .iter()
+        .flat_map(|s| [(s, Transport::Udp), (s, Transport::Tcp)])
+    {
         let mut out = Vec::new();
-        let o = answer(snapshot(), packet, client, draw, transport, &mut out);
+        let o = answer(snap, packet, client, draw, transport, &mut out);
         if o.send != Send::Reply {
             continue;
         }

@@ -9,6 +9,8 @@ mod binary;
 mod control;
 #[path = "dns_e2e/dig.rs"]
 mod dig;
+#[path = "dns_e2e/dnssec.rs"]
+mod dnssec;
 #[path = "dns_e2e/epoch.rs"]
 mod epoch;
 #[path = "dns_e2e/errors.rs"]

@@ -8,6 +8,14 @@ pub(super) fn sniff(text: &str) -> Option<Format> {
     if text.lines().any(|l| l.starts_with("-----BEGIN ")) {
         return Some(Format::Pem); // PEM may open with explanatory text (RFC 7468)
     }
+    // BIND's key files (spec §10): `K<zone>.+<alg>+<tag>.key` and `.private`.
+    if text.starts_with("Private-key-format:")
+        || text
+            .lines()
+            .any(|l| !l.starts_with(';') && l.split_whitespace().any(|w| w == "DNSKEY"))
+    {
+        return Some(Format::DnssecKey);
+    }
     let words = words(text);
     let first = words.first().copied()?;
     let has = |w: &str| words.contains(&w);
@@ -124,6 +132,8 @@ mod tests {
             ("EPOCH 7!\nADD REG A { 10.0.0.0, 8; }!", Format::Transaction),
             ("FRANCE {\n 1.2.3.0,24;\n}\n", Format::RegionList),
             ("junk\n-----BEGIN CERTIFICATE-----\n", Format::Pem),
+            ("; key\na. IN DNSKEY 256 3 15 AAAA\n", Format::DnssecKey),
+            ("Private-key-format: v1.3\n", Format::DnssecKey),
         ];
         for (text, want) in cases {
             assert_eq!(sniff(text), Some(want), "{text}");

@@ -11,7 +11,10 @@ use super::raw::{
     RawOffloader, RawPartner, RawProxy, RawSiteTls, RawTls, S, StrMap,
 };
 use super::values::TlsFiles;
-use super::{ClusterRole, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S, Deployment};
+use super::{
+    ClusterRole, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S, DEFAULT_SIGNATURE_DAYS,
+    Deployment,
+};
 
 /// A deadline in whole seconds (the file's unit).
 fn secs(d: Option<std::time::Duration>) -> Option<S<u64>> {
@@ -32,6 +35,9 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             query_log: dns.query_log.as_deref().map(|f| p.path(f)),
             load: dns.load.as_deref().map(|f| p.path(f)),
             metrics: dns.metrics.map(s),
+            dnssec: dns.dnssec.as_deref().map(|f| p.path(f)),
+            signature_days: (dns.signature_days != DEFAULT_SIGNATURE_DAYS)
+                .then(|| Spanned::new(0..0, u64::from(dns.signature_days))),
         }),
         control: d.control.as_ref().map(|c| RawControl {
             regions: p.path(&c.regions),

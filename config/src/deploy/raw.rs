@@ -69,6 +69,10 @@ pub(crate) struct RawDns {
     pub(crate) load: Option<S<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dnssec: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) signature_days: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

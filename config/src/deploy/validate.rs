@@ -19,9 +19,9 @@ use super::raw::{
 use super::values::{HostPort, HttpUrl, Scheme, TlsFiles, UrlHost};
 use super::{
     ClusterRole, ControlRole, Customer, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S,
-    Deployment, DnsRole, EdgeRole, EtcdAuth, LEASE_S, MAX_PROXY_TIMEOUT_S, MAX_REWRITE_CACHE_MB,
-    Node, Offloader, PROXY_HEADER_BYTES, Partner, ProxyLimits, ProxyRole, SiteTls, UrlForm,
-    parse_trusted,
+    DEFAULT_SIGNATURE_DAYS, Deployment, DnsRole, EdgeRole, EtcdAuth, LEASE_S, MAX_PROXY_TIMEOUT_S,
+    MAX_REWRITE_CACHE_MB, Node, Offloader, PROXY_HEADER_BYTES, Partner, ProxyLimits, ProxyRole,
+    SIGNATURE_DAYS, SiteTls, UrlForm, parse_trusted,
 };
 
 mod cross_checks;
@@ -323,6 +323,12 @@ impl Checker<'_> {
             .metrics
             .as_ref()
             .map(|m| self.listener(m, "dns.metrics"));
+        let dnssec = raw.dnssec.as_ref().map(|p| self.path(p));
+        let signature_days = self.bounded::<u32>(
+            raw.signature_days.as_ref(),
+            SIGNATURE_DAYS,
+            "expected whole days from 1 to 90",
+        );
         if raw.listen.get_ref().is_empty() {
             self.invalid(
                 raw.listen.span(),
@@ -337,6 +343,8 @@ impl Checker<'_> {
             query_log: query_log.map_or(Some(None), |v| v.map(Some))?,
             load: load.map_or(Some(None), |v| v.map(Some))?,
             metrics: metrics.map_or(Some(None), |v| v.map(Some))?,
+            dnssec: dnssec.map_or(Some(None), |v| v.map(Some))?,
+            signature_days: signature_days?.unwrap_or(DEFAULT_SIGNATURE_DAYS),
         })
     }
 

@@ -503,3 +503,145 @@ proptest! {
         }
     }
 }
+
+/// The example signed for img.xyz.com with the key of `benches/data/keys` (spec §10).
+fn signed_example() -> Snapshot {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/keys");
+    let keys = crate::dnssec::ZoneKeys::read(&dir).unwrap();
+    example().signed(
+        std::sync::Arc::new(keys),
+        crate::dnssec::Window::starting(1_800_000_000, 7),
+        &crate::dnssec::SigCache::new(),
+    )
+}
+
+fn ask_signed(
+    qname: &str,
+    qtype: RecordType,
+    subnet: (&str, u8),
+    draw: u64,
+    dnssec_ok: bool,
+) -> Message {
+    let mut m = Message::from_vec(&query(qname, qtype, Some(subnet))).unwrap();
+    m.edns.as_mut().unwrap().set_dnssec_ok(dnssec_ok);
+    let mut out = Vec::new();
+    let o = answer(
+        &signed_example(),
+        &m.to_vec().unwrap(),
+        ELSEWHERE,
+        draw,
+        Transport::Udp,
+        &mut out,
+    );
+    assert_eq!(o.send, Send::Reply);
+    Message::from_vec(&out).unwrap()
+}
+
+/// (owner, type, and for RRSIG the type covered and labels; for NSEC the next name's
+/// first label) of each record of a section.
+fn shape(records: &[hickory_proto::rr::Record]) -> Vec<(String, String)> {
+    use hickory_proto::serialize::binary::BinEncodable;
+    records
+        .iter()
+        .map(|r| {
+            let rdata = r.data.to_bytes().unwrap();
+            let kind = match r.record_type() {
+                RecordType::RRSIG => format!(
+                    "RRSIG {} {}",
+                    RecordType::from(u16::from_be_bytes([rdata[0], rdata[1]])),
+                    rdata[3]
+                ),
+                RecordType::NSEC => format!("NSEC {:?}", &rdata[1..=usize::from(rdata[0])]),
+                t => t.to_string(),
+            };
+            (r.name.to_ascii().to_lowercase(), kind)
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn each_variant_carries_its_own_signatures_with_do_only() {
+    const FRANCE: (&str, u8) = ("198.54.235.0", 24);
+    const GERMANY: (&str, u8) = ("196.8.1.0", 24);
+    // FRANCE's address (draw 0) at the apex: the A and its RRSIG (3 labels).
+    let m = ask_signed("img.xyz.com.", RecordType::A, FRANCE, 0, true);
+    assert_eq!(
+        shape(&m.answers),
+        pairs(&[("img.xyz.com.", "A"), ("img.xyz.com.", "RRSIG A 3")])
+    );
+    assert_eq!(scope(&m), Some(23));
+    // Without DO: as before.
+    let m = ask_signed("img.xyz.com.", RecordType::A, FRANCE, 0, false);
+    assert_eq!(shape(&m.answers), pairs(&[("img.xyz.com.", "A")]));
+    // FRANCE's referral (a high draw) stays a plain referral.
+    let m = ask_signed(
+        "img.xyz.com.",
+        RecordType::A,
+        FRANCE,
+        u64::from(u32::MAX),
+        true,
+    );
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].record_type(), RecordType::NS);
+    // Below the apex: the wildcard's signature (3 labels for 4) and the NSEC covering it.
+    let m = ask_signed("www.img.xyz.com.", RecordType::A, FRANCE, 0, true);
+    assert_eq!(
+        shape(&m.answers),
+        pairs(&[("www.img.xyz.com.", "A"), ("www.img.xyz.com.", "RRSIG A 3")])
+    );
+    assert_eq!(
+        shape(&m.authorities),
+        pairs(&[
+            ("*.img.xyz.com.", "NSEC [105, 109, 103]"),
+            ("*.img.xyz.com.", "RRSIG NSEC 3")
+        ])
+    );
+    // GERMANY's suffix CNAME: signed itself at the apex, by a DNAME below it.
+    let m = ask_signed("img.xyz.com.", RecordType::A, GERMANY, 0, true);
+    assert_eq!(
+        shape(&m.answers),
+        pairs(&[("img.xyz.com.", "CNAME"), ("img.xyz.com.", "RRSIG CNAME 3")])
+    );
+    let m = ask_signed("www.img.xyz.com.", RecordType::A, GERMANY, 0, true);
+    assert_eq!(
+        shape(&m.answers),
+        pairs(&[
+            ("img.xyz.com.", "DNAME"),
+            ("img.xyz.com.", "RRSIG DNAME 3"),
+            ("www.img.xyz.com.", "CNAME")
+        ])
+    );
+    // A type that is not there: compact denial at the apex.
+    let m = ask_signed("img.xyz.com.", RecordType::TXT, FRANCE, 0, true);
+    assert!(m.answers.is_empty());
+    assert_eq!(
+        shape(&m.authorities),
+        pairs(&[
+            ("img.xyz.com.", "SOA"),
+            ("img.xyz.com.", "RRSIG SOA 3"),
+            ("img.xyz.com.", "NSEC [0]"),
+            ("img.xyz.com.", "RRSIG NSEC 3")
+        ])
+    );
+    // A name that is not signed (a.img.xyz.com is bound on its own, without a key).
+    let m = ask_signed("a.img.xyz.com.", RecordType::A, FRANCE, 0, true);
+    assert!(
+        shape(&m.answers)
+            .iter()
+            .all(|(_, t)| !t.starts_with("RRSIG"))
+    );
+    // Both are said at commit.
+    assert_eq!(
+        signed_example().signing_gaps(),
+        [
+            "img.xyz.com is signed but its coverage two-cdns refers (N:): those answers cannot be proven",
+            "a.img.xyz.com is bound below signed img.xyz.com without a key: its answers are unsigned"
+        ]
+    );
+}

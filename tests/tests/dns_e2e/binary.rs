@@ -9,7 +9,7 @@ use crate::support::{control_exchange, dig, section};
 
 /// The `cdnbroker` binary next to this test's own (`cargo test --workspace` builds it);
 /// built on demand otherwise.
-fn binary() -> PathBuf {
+pub(crate) fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let bin = dir.join("cdnbroker");

@@ -41,7 +41,7 @@ async fn hickory_resolver_gets_a_and_aaaa() {
 }
 
 /// A process killed when the test ends.
-struct Daemon(Child);
+pub(crate) struct Daemon(Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -49,7 +49,7 @@ impl Drop for Daemon {
     }
 }
 
-fn spawn(program: &str, args: &[&str], dir: &Path) -> Daemon {
+pub(crate) fn spawn(program: &str, args: &[&str], dir: &Path) -> Daemon {
     let log = std::fs::File::create(dir.join(format!("{program}.out"))).unwrap();
     let child = Command::new(program)
         .args(args)
@@ -63,7 +63,12 @@ fn spawn(program: &str, args: &[&str], dir: &Path) -> Daemon {
 }
 
 /// Waits until `server` answers `name` (the daemon is ready), for at most 10 s.
-async fn wait_ready(server: std::net::SocketAddr, name: &str, dir: &Path, program: &str) {
+pub(crate) async fn wait_ready(
+    server: std::net::SocketAddr,
+    name: &str,
+    dir: &Path,
+    program: &str,
+) {
     for _ in 0..100 {
         let out = dig(server, &["+time=1", "+tries=1", name, "A"]).await;
         if out.contains("status: NOERROR") {

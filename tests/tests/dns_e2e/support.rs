@@ -36,6 +36,8 @@ pub(crate) struct Setup {
     pub(crate) query_log: bool,
     /// The DNS listener's address (control and metrics stay on 127.0.0.1).
     pub(crate) dns_listen: SocketAddr,
+    /// The folder of DNSSEC keys (spec §10), when the engine signs.
+    pub(crate) dnssec: Option<PathBuf>,
 }
 
 impl Default for Setup {
@@ -46,6 +48,7 @@ impl Default for Setup {
             triangle: false,
             query_log: false,
             dns_listen: "127.0.0.1:0".parse().unwrap(),
+            dnssec: None,
         }
     }
 }
@@ -80,7 +83,16 @@ impl TestEngine {
         } else {
             None
         };
-        let engine = Arc::new(Engine::new(settings, triangle.is_some()));
+        let mut engine = Engine::new(settings, triangle.is_some());
+        if let Some(folder) = setup.dnssec {
+            engine = engine
+                .with_dnssec(broker_dns::engine::Dnssec {
+                    folder,
+                    signature_days: 7,
+                })
+                .unwrap();
+        }
+        let engine = Arc::new(engine);
         let listeners = Listeners::bind(
             &[setup.dns_listen],
             Some("127.0.0.1:0".parse().unwrap()),
