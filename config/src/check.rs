@@ -134,6 +134,9 @@ pub struct Report {
     pub files: Vec<FileSummary>,
     /// Every error, by file then position.
     pub errors: Vec<CheckError>,
+    /// Things that work but are unsafe (e.g. an open DNS control port without a token,
+    /// spec §11); they do not fail the check.
+    pub warnings: Vec<CheckError>,
 }
 
 impl Report {
@@ -183,6 +186,7 @@ enum Parsed {
 struct Checker {
     files: Vec<File>,
     errors: Vec<(usize, CheckError)>,
+    warnings: Vec<CheckError>,
 }
 
 impl Checker {
@@ -195,6 +199,14 @@ impl Checker {
         if !self.errors.iter().any(|(_, e)| *e == error) {
             self.errors.push((file, error));
         }
+    }
+
+    fn warning(&mut self, file: usize, pos: Option<Pos>, message: impl Into<String>) {
+        self.warnings.push(CheckError {
+            file: self.files[file].label.clone(),
+            pos,
+            message: message.into(),
+        });
     }
 
     fn parse_error(&mut self, file: usize, e: &ParseError) {
@@ -349,6 +361,7 @@ impl Checker {
         Report {
             files,
             errors: self.errors.into_iter().map(|(_, e)| e).collect(),
+            warnings: self.warnings,
         }
     }
 }

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use broker_config::deploy::{
-    ClusterRole, ControlRole, Customer, Deployment, DnsRole, EdgeRole, EtcdAuth, HostPort, HttpUrl,
-    Node, Offloader, Partner, ProxyLimits, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm,
-    UrlHost,
+    ClusterRole, ControlRole, Customer, Deployment, DnsLimits, DnsRole, EdgeRole, EtcdAuth,
+    HostPort, HttpUrl, Node, Offloader, Partner, ProxyLimits, ProxyRole, Rrl, Scheme, SiteTls,
+    TlsFiles, Token, UrlForm, UrlHost,
 };
 use broker_config::{DnsName, Name};
 use proptest::collection::{btree_map, vec};
@@ -91,9 +91,10 @@ fn dns_role() -> impl Strategy<Value = DnsRole> {
         vec(dns_name(), 0..3),
         any::<u32>(),
         (of(path()), of(path()), of(socket())),
+        dns_limits(),
     )
         .prop_map(
-            |(listen, control, ns, ttl, (query_log, load, metrics))| DnsRole {
+            |(listen, control, ns, ttl, (query_log, load, metrics), limits)| DnsRole {
                 listen,
                 control,
                 ns,
@@ -101,6 +102,33 @@ fn dns_role() -> impl Strategy<Value = DnsRole> {
                 query_log,
                 load,
                 metrics,
+                limits,
+            },
+        )
+}
+
+/// Spec §11's `[dns]` caps, each set or not.
+fn dns_limits() -> impl Strategy<Value = DnsLimits> {
+    let rrl = (1u32..=1_000_000, 0u32..=100, 0u8..=32, 0u8..=128).prop_map(|(r, s, v4, v6)| Rrl {
+        responses_per_s: r,
+        slip: s,
+        ipv4_prefix: v4,
+        ipv6_prefix: v6,
+    });
+    (
+        of(rrl),
+        of(1usize..=1_000_000),
+        of(1usize..=1_000_000),
+        of(1u64..=65_536),
+        of(token()),
+    )
+        .prop_map(
+            |(rrl, max_tcp, relay_in_flight, max_transaction_mb, token)| DnsLimits {
+                rrl,
+                max_tcp,
+                relay_in_flight,
+                max_transaction_mb,
+                token,
             },
         )
 }
@@ -113,6 +141,7 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
         token(),
         tls(),
         (of(1u64..=86_400), of(1u64..=86_400)),
+        (of(1usize..=1_000_000), of(token())),
     )
         .prop_map(
             |(
@@ -122,6 +151,7 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
                 token,
                 tls,
                 (period, timeout),
+                (max_connections, engine_token),
             )| {
                 // `token` and `tls` may always be given; they are required only with the ports.
                 ControlRole {
@@ -136,6 +166,8 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
                     tls: Some(tls),
                     poll_period: period.map(Duration::from_secs),
                     poll_timeout: timeout.map(Duration::from_secs),
+                    max_connections,
+                    engine_token,
                 }
             },
         )
@@ -253,14 +285,16 @@ fn edge_role() -> impl Strategy<Value = EdgeRole> {
         any::<u64>(),
         of(socket()),
         vec(offloader(), 0..3),
+        of(1usize..=1_000_000),
     )
         .prop_map(
-            |(listen, status, tls, cache_mb, metrics, offloaders)| EdgeRole {
+            |(listen, status, tls, cache_mb, metrics, offloaders, max_connections)| EdgeRole {
                 listen,
                 status,
                 tls: Some(tls),
                 cache_mb,
                 metrics,
+                max_connections,
                 offloaders,
             },
         )
@@ -279,10 +313,20 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
             vec(of(1u64..=86_400), 4),
             of(1024usize..=16 << 20),
             of(0u32..=65_536),
+            of(1usize..=1_000_000),
         ),
     )
         .prop_map(
-            |(listen, ports, trusted, metrics, https, tls, origin_ca, (secs, head, plans))| {
+            |(
+                listen,
+                ports,
+                trusted,
+                metrics,
+                https,
+                tls,
+                origin_ca,
+                (secs, head, plans, conns),
+            )| {
                 ProxyRole {
                     listen,
                     // Names filled in by `deployment` once the partners are known.
@@ -319,6 +363,7 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
                         client_write_timeout: secs[3].map(Duration::from_secs),
                         max_header_bytes: head,
                         rewrite_cache_mb: plans,
+                        max_connections: conns,
                     },
                 }
             },
