@@ -51,6 +51,9 @@ pub(crate) struct DnsArgs {
     /// Sticky picks: one client network (/24, /56) always gets the same lookup.
     #[arg(long)]
     pub(crate) sticky: bool,
+    /// Spec §11's caps and control token, from `[dns]` (defaults on the command line).
+    #[arg(skip)]
+    pub(crate) limits: broker_config::deploy::DnsLimits,
 }
 
 impl DnsArgs {
@@ -70,6 +73,7 @@ impl DnsArgs {
             threads: None,
             forward_port: 53,
             sticky: false,
+            limits: role.limits.clone(),
         }
     }
 }
@@ -154,10 +158,15 @@ pub(crate) async fn serve_in(
     let options = Options {
         control: ControlLimits {
             idle: Duration::from_secs(args.control_timeout),
+            max_bytes: args.limits.max_transaction_bytes(),
+            token: args.limits.token.clone(),
             ..ControlLimits::default()
         },
         query_log: args.query_log.clone(),
         triangle,
+        rrl: args.limits.rrl,
+        max_tcp: args.limits.max_tcp(),
+        relay_in_flight: args.limits.relay_in_flight(),
         ..Options::default()
     };
     broker_dns::run(listeners, engine, options, shutdown).await?;

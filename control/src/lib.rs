@@ -188,7 +188,9 @@ impl Control {
             let (plans, authority) = (core.subscribe(), core.authority());
             let (names, settings, metrics) =
                 (Arc::clone(&names), settings.clone(), Arc::clone(&metrics));
+            let engine_token = role.engine_token.clone();
             move |addr, status| Driver {
+                engine_token: engine_token.clone(),
                 addr,
                 plans: plans.clone(),
                 status,

@@ -51,6 +51,10 @@ pub enum CommitError {
         /// The highest epoch committed.
         current: u64,
     },
+    /// Validating or compiling panicked (a bug): nothing was applied, the engine serves
+    /// on from its previous state (spec §11).
+    #[error("internal error while committing: nothing applied")]
+    Panicked,
 }
 
 impl CommitError {
@@ -58,7 +62,10 @@ impl CommitError {
     pub fn reply_line(&self) -> String {
         match self {
             Self::Invalid(e) => format!("ERR {}:{} {}", e.pos.line, e.pos.col, e.message),
-            Self::Build(_) | Self::StaleEpoch { .. } | Self::EpochRequired { .. } => {
+            Self::Build(_)
+            | Self::StaleEpoch { .. }
+            | Self::EpochRequired { .. }
+            | Self::Panicked => {
                 format!("ERR 1:1 {self}")
             }
         }
@@ -164,8 +171,11 @@ impl Engine {
             Ok((tables, snap, regions, epoch))
         })
         .await
-        .expect("the commit task does not panic");
-        let (tables, snap, regions, epoch) = built?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "commit task panicked; previous state kept");
+            CommitError::Panicked
+        });
+        let (tables, snap, regions, epoch) = built??;
         let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;

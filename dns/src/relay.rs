@@ -47,6 +47,15 @@ pub fn adapt(resp: &mut Vec<u8>, client_id: u16, client_edns: Option<&Edns>, lim
     if resp.len() <= limit {
         return;
     }
+    truncate(resp);
+}
+
+/// Cuts a response to its header and question with TC set, so that the client retries
+/// over TCP (too big for UDP, or slipped by rate limiting).
+pub(crate) fn truncate(resp: &mut Vec<u8>) {
+    if resp.len() < 12 {
+        return;
+    }
     let question_end = question_end(resp).unwrap_or(12);
     resp.truncate(question_end);
     resp[2] |= 0x02;

@@ -36,6 +36,13 @@ pub(crate) struct Setup {
     pub(crate) query_log: bool,
     /// The DNS listener's address (control and metrics stay on 127.0.0.1).
     pub(crate) dns_listen: SocketAddr,
+    /// Control port limits (the idle timeout above wins).
+    pub(crate) control: ControlLimits,
+    /// Spec §11 caps.
+    pub(crate) rrl: Option<broker_config::deploy::Rrl>,
+    pub(crate) max_tcp: usize,
+    pub(crate) relay_in_flight: usize,
+    pub(crate) relay_timeout: Duration,
 }
 
 impl Default for Setup {
@@ -46,6 +53,11 @@ impl Default for Setup {
             triangle: false,
             query_log: false,
             dns_listen: "127.0.0.1:0".parse().unwrap(),
+            control: ControlLimits::default(),
+            rrl: None,
+            max_tcp: Options::default().max_tcp,
+            relay_in_flight: Options::default().relay_in_flight,
+            relay_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -95,11 +107,14 @@ impl TestEngine {
         let options = Options {
             control: ControlLimits {
                 idle: setup.control_idle,
-                ..ControlLimits::default()
+                ..setup.control
             },
             query_log: log.clone(),
-            relay_timeout: Duration::from_secs(2),
+            relay_timeout: setup.relay_timeout,
             triangle,
+            rrl: setup.rrl,
+            max_tcp: setup.max_tcp,
+            relay_in_flight: setup.relay_in_flight,
             ..Options::default()
         };
         let shutdown = CancellationToken::new();
