@@ -162,7 +162,14 @@ impl Control {
             }
             None => None,
         };
-        let metrics = Arc::new(Metrics::new());
+        // One cap for the management, API and alert ports together (spec §11).
+        let cap = broker_net::ConnectionCap::new(
+            role.max_connections
+                .unwrap_or(broker_config::deploy::DEFAULT_CONTROL_CONNECTIONS),
+        );
+        let mut metrics = Metrics::new();
+        metrics.register_cap(&cap);
+        let metrics = Arc::new(metrics);
         let names = DnsNames::of(&deployment.customers);
         let clock = Instant::now();
         let core = Core::new(
@@ -251,6 +258,7 @@ impl Control {
                 engines,
                 metrics: Arc::clone(&metrics),
                 max_body: settings.max_batch_bytes,
+                body_deadline: settings.body_deadline,
                 routing,
                 authority: core.authority(),
                 member_engines: Arc::clone(&member_engines),
@@ -263,6 +271,7 @@ impl Control {
                 listener,
                 None,
                 handler,
+                cap.clone(),
                 shutdown.clone(),
             )));
         }
@@ -273,9 +282,15 @@ impl Control {
                 token,
                 commands: tx.clone(),
                 idle: settings.management_idle,
+                deadline: settings.body_deadline,
                 max_bytes: settings.max_batch_bytes,
+                metrics: Arc::clone(&metrics),
             };
-            tasks.push(Box::pin(management.serve(listener, shutdown.clone())));
+            tasks.push(Box::pin(management.serve(
+                listener,
+                cap.clone(),
+                shutdown.clone(),
+            )));
         }
         if let (Some(addr), Some(files)) = (role.alerts, &role.tls) {
             let config = tls::server_config(&files.cert, &files.key)?;
@@ -285,12 +300,14 @@ impl Control {
                 &deployment.partners,
                 tx.clone(),
                 Arc::clone(&metrics),
+                settings.body_deadline,
             ));
             let handler = move |req| Arc::clone(&receiver).handle(req);
             tasks.push(Box::pin(http_server::serve(
                 listener,
                 Some(TlsAcceptor::from(config)),
                 handler,
+                cap.clone(),
                 shutdown.clone(),
             )));
         }
