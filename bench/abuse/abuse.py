@@ -443,28 +443,41 @@ def probe_api():
     p.stop()
 
 
+_ORIGIN = []
+
+
 def origin_server():
-    """xyz's origin: every object cacheable, `/v` varying on X-V."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    """xyz's origin (asyncio, keep-alive): every object cacheable, `/v` varying on X-V.
+    Started once and shared by the edge probes."""
+    if _ORIGIN:
+        return
+    import asyncio
+    loop = asyncio.new_event_loop()
+    body = b"x" * 2000
 
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            body = b"x" * 2000
-            self.send_response(200)
-            self.send_header("Cache-Control", "max-age=600")
-            if self.path.startswith("/v"):
-                self.send_header("Vary", "X-V")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
+    async def handle(r, w):
+        try:
+            while True:
+                head = await r.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1]
+                vary = b"Vary: X-V\r\n" if path.startswith(b"/v") else b""
+                w.write(b"HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\n" + vary +
+                        b"Content-Length: 2000\r\n\r\n" + body)
+                await w.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
-    srv = ThreadingHTTPServer(("127.0.0.1", 25800), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
+        finally:
+            w.close()
+    ready = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 25800, backlog=1024))
+        ready.set()
+        loop.run_forever()
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait(10)
+    _ORIGIN.append(loop)
 
 
 def edge_config(cache_mb):
@@ -481,38 +494,43 @@ origins = {{ "img.xyz.com" = "http://127.0.0.1:25800" }}
 """)
 
 
-def probe_edge(kind, cache_mb, n):
-    srv = origin_server()
+WRK_SCRIPT = """
+local kind = os.getenv("KIND")
+local n = 0
+request = function()
+  n = n + 1
+  local v = tostring(math.random(1, 1e12)) .. "-" .. n
+  if kind == "vary" then
+    wrk.headers["X-V"] = v
+    return wrk.format("GET", "/img.xyz.com/v")
+  end
+  return wrk.format("GET", "/img.xyz.com/q?" .. v)
+end
+"""
+
+
+def probe_edge(kind, cache_mb):
+    """Distinct variants as fast as wrk sends them (4 connections)."""
+    origin_server()
     p = Process(edge_config(cache_mb))
     edge = 25890
     legit = lambda: http_get(edge, "/img.xyz.com/static.gif")
     wait_until(legit, "edge")
-    sent = [0]
+    script = write("flood.lua", WRK_SCRIPT)
+    out = {}
 
     def abuse(stop):
-        def flood(offset):
-            c = http.client.HTTPConnection("127.0.0.1", edge, timeout=5)
-            i = offset
-            while not stop.is_set() and sent[0] < n:
-                try:
-                    if kind == "vary":
-                        c.request("GET", "/img.xyz.com/v", headers={"X-V": f"{i}-{random.random()}"})
-                    else:
-                        c.request("GET", f"/img.xyz.com/q?{i}-{random.random()}")
-                    c.getresponse().read()
-                    sent[0] += 1
-                except (OSError, http.client.HTTPException):
-                    c = http.client.HTTPConnection("127.0.0.1", edge, timeout=5)
-                i += 8
-        ts = [threading.Thread(target=flood, args=(k,), daemon=True) for k in range(8)]
-        for t in ts:
-            t.start()
-        return ts
+        def flood():
+            r = subprocess.run(["wrk", "-t1", "-c4", f"-d{int(DURING)}s", "-s", script,
+                                f"http://127.0.0.1:{edge}"], capture_output=True, text=True,
+                               env=dict(os.environ, KIND=kind))
+            out["wrk"] = r.stdout
+        return threads(1, flood)
     ph = measure(p, legit, abuse)
+    reqs = next((l.split()[0] for l in out.get("wrk", "").splitlines() if "requests in" in l), "?")
     what = "values of a header the origin names in Vary" if kind == "vary" else "random query strings"
-    report(f"edge: {what}, cache_mb = {cache_mb}", ph, f"{sent[0]} distinct requests")
+    report(f"edge: {what}, cache_mb = {cache_mb}", ph, f"{reqs} distinct requests (wrk)")
     p.stop()
-    srv.shutdown()
 
 
 def probe_rrl():
@@ -592,8 +610,8 @@ PROBES = {
     "control": probe_control_stall,
     "management": probe_management,
     "api": probe_api,
-    "vary": lambda: probe_edge("vary", 256, 80_000),
-    "query": lambda: probe_edge("query", 64, 80_000),
+    "vary": lambda: probe_edge("vary", 256),
+    "query": lambda: probe_edge("query", 64),
     "rrl": probe_rrl,
     "line": probe_long_line,
 }

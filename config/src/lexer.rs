@@ -102,11 +102,12 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// A lexer at the start of `src` that takes lines of any length (spec §1).
-    pub fn any_line_length(src: &'a str) -> Self {
+    /// This lexer, taking lines of any length (spec §1).
+    #[must_use]
+    pub fn any_line_length(self) -> Self {
         Self {
             max_line: usize::MAX,
-            ..Self::new(src)
+            ..self
         }
     }
 

@@ -138,6 +138,7 @@ fn a_transaction_line_may_be_of_any_length() {
     let text = format!("ADD REG X {{ {} }}!", "1.2.3.0, 24; ".repeat(10_000));
     let tx = Transaction::parse(&text).unwrap();
     assert_eq!(tx.statements.len(), 1);
+    assert_eq!(Transaction::parse_bytes(text.as_bytes()).unwrap(), tx);
 }
 
 #[test]

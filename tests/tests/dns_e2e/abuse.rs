@@ -268,7 +268,7 @@ async fn a_trickling_transaction_is_cut_at_its_deadline() {
 async fn a_transaction_over_max_transaction_mb_is_refused() {
     let e = TestEngine::start_with(Setup {
         control: ControlLimits {
-            max_bytes: 64 * 1024,
+            max_bytes: 256 * 1024,
             ..ControlLimits::default()
         },
         ..Default::default()
@@ -279,11 +279,12 @@ async fn a_transaction_over_max_transaction_mb_is_refused() {
             .map(|i| format!("10.{}.{}.0, 24; ", i / 256, i % 256))
             .collect()
     };
-    let big = format!("ADD REG X {{ {} }}!\nEND\n", prefixes(10_000));
+    let big = format!("ADD REG X {{ {} }}!\nEND\n", prefixes(20_000));
     let reply = e.transact(&big).await;
     assert!(reply.contains("max_transaction_mb"), "{reply}");
-    // One line of any length is fine below the size limit (spec §1).
-    let long = format!("ADD REG X {{ {} }}!\nEND\n", prefixes(3_000));
+    // One line of any length (here past 64 KiB) is fine below the size limit (spec §1).
+    let long = format!("ADD REG X {{ {} }}!\nEND\n", prefixes(6_000));
+    assert!(long.len() > 64 * 1024);
     assert_eq!(e.transact(&long).await, "OK 1\n");
     e.stop().await;
 }
