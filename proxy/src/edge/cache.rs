@@ -28,7 +28,7 @@ use super::fetch::{BackDoorClient, FetchError, Mode, Validators};
 use super::freshness::{Storability, storability};
 use super::hop;
 use super::prefixed::Prefixed;
-use super::stored::StoredResponse;
+use super::stored::{StoredResponse, detached};
 
 /// How long a "do not store" answer sends later requests straight to the origin.
 const PASS_FOR: Duration = Duration::from_secs(30);
@@ -234,6 +234,7 @@ impl Cache {
         hop::strip(&mut parts.headers);
         if let (Some(stale), StatusCode::NOT_MODIFIED) = (&stale, parts.status) {
             parts.headers.remove(AGE);
+            parts.headers = detached(&parts.headers);
             let mut merged = stale.headers.clone();
             merged.extend(parts.headers.clone());
             let refreshed = match storability(stale.status, headers, &merged, SystemTime::now()) {
@@ -289,7 +290,7 @@ impl Cache {
         let vary = vary_names(&parts.headers);
         let stored = Arc::new(StoredResponse {
             status: parts.status,
-            headers: parts.headers,
+            headers: detached(&parts.headers),
             body,
             stored_at: Instant::now(),
             initial_age,

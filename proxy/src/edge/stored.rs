@@ -34,6 +34,20 @@ const HEADER_OVERHEAD: usize = 96;
 /// outgrow `cache_mb` while their bodies alone look small.
 pub(crate) const ENTRY_OVERHEAD: usize = 640;
 
+/// `headers` with every value in an allocation of its own. hyper's parsed values are
+/// slices of the connection's read buffer: a stored copy would pin that whole buffer
+/// (kilobytes) for as long as it stays in the cache, outside its weight (measured by
+/// bench/abuse: 215 MiB resident for a 64 MiB cache).
+pub(crate) fn detached(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        out.append(name.clone(), copy);
+    }
+    out
+}
+
 impl StoredResponse {
     /// Its current age (RFC 9111 §4.2.3, with the arrival time as the request time).
     pub(crate) fn age(&self, now: Instant) -> Duration {
