@@ -18,6 +18,12 @@ pub(crate) fn run(files: &[PathBuf]) -> anyhow::Result<()> {
         }
     }
     let report = check_files(&inputs, &Disk);
+    {
+        let mut err = std::io::stderr().lock();
+        for warning in &report.warnings {
+            writeln!(err, "{warning}")?;
+        }
+    }
     if report.is_ok() && unreadable.is_empty() {
         let mut out = std::io::stdout().lock();
         for file in &report.files {

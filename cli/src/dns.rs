@@ -64,6 +64,9 @@ pub(crate) struct DnsArgs {
     #[arg(long, default_value_t = broker_config::deploy::DEFAULT_SIGNATURE_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=90))]
     pub(crate) signature_days: u32,
+    /// Spec §11's caps and control token, from `[dns]` (defaults on the command line).
+    #[arg(skip)]
+    pub(crate) limits: broker_config::deploy::DnsLimits,
 }
 
 /// Tools of `cdnbroker dns`.
@@ -96,6 +99,7 @@ impl DnsArgs {
             sticky: false,
             dnssec: role.dnssec.clone(),
             signature_days: role.signature_days,
+            limits: role.limits.clone(),
         }
     }
 }
@@ -201,10 +205,15 @@ pub(crate) async fn serve_in(
     let options = Options {
         control: ControlLimits {
             idle: Duration::from_secs(args.control_timeout),
+            max_bytes: args.limits.max_transaction_bytes(),
+            token: args.limits.token.clone(),
             ..ControlLimits::default()
         },
         query_log: args.query_log.clone(),
         triangle,
+        rrl: args.limits.rrl,
+        max_tcp: args.limits.max_tcp(),
+        relay_in_flight: args.limits.relay_in_flight(),
         ..Options::default()
     };
     broker_dns::run(listeners, engine, options, shutdown).await?;

@@ -29,7 +29,7 @@ enum Command {
     /// A small world in one process: origin, CDN C and partner CDN G on 127.0.0.1.
     Demo(demo::DemoArgs),
     /// Run the brokering DNS engine alone (spec §1 control port).
-    Dns(dns::DnsArgs),
+    Dns(Box<dns::DnsArgs>),
     /// Run the roles a deployment file names (spec §7): `[dns]`, `[edge]`, `[control]`, `[proxy]`.
     Run(run::RunArgs),
 }

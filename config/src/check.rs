@@ -138,6 +138,9 @@ pub struct Report {
     pub files: Vec<FileSummary>,
     /// Every error, by file then position.
     pub errors: Vec<CheckError>,
+    /// Things that work but are unsafe (e.g. an open DNS control port without a token,
+    /// spec §11); they do not fail the check.
+    pub warnings: Vec<CheckError>,
 }
 
 impl Report {
@@ -192,6 +195,7 @@ struct Checker {
     errors: Vec<(usize, CheckError)>,
     /// The key pairs of `[dns] dnssec` folders that read well.
     key_summaries: Vec<FileSummary>,
+    warnings: Vec<CheckError>,
 }
 
 impl Checker {
@@ -204,6 +208,14 @@ impl Checker {
         if !self.errors.iter().any(|(_, e)| *e == error) {
             self.errors.push((file, error));
         }
+    }
+
+    fn warning(&mut self, file: usize, pos: Option<Pos>, message: impl Into<String>) {
+        self.warnings.push(CheckError {
+            file: self.files[file].label.clone(),
+            pos,
+            message: message.into(),
+        });
     }
 
     fn parse_error(&mut self, file: usize, e: &ParseError) {
@@ -419,6 +431,7 @@ impl Checker {
         Report {
             files,
             errors: self.errors.into_iter().map(|(_, e)| e).collect(),
+            warnings: self.warnings,
         }
     }
 }

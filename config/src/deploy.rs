@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+mod limits;
 mod locate;
 mod print;
 mod raw;
@@ -28,6 +29,10 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub use error::{DeployError, DeployErrors, Problem};
+pub use limits::{
+    CONNECTIONS, DEFAULT_CONTROL_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_TCP,
+    DEFAULT_MAX_TRANSACTION_MB, DEFAULT_RELAY_IN_FLIGHT, DnsLimits, Rrl, TRANSACTION_MB,
+};
 pub use locate::{Step, locate, locate_str};
 pub use values::{HostPort, HttpUrl, Scheme, TlsFiles, Token, UrlHost};
 
@@ -127,6 +132,8 @@ pub struct DnsRole {
     pub dnssec: Option<PathBuf>,
     /// `signature_days` (spec §10): validity of each signature, days.
     pub signature_days: u32,
+    /// Caps and the control port's token (spec §11).
+    pub limits: DnsLimits,
 }
 
 /// `[dns] signature_days` when the file gives none.
@@ -160,6 +167,11 @@ pub struct ControlRole {
     pub poll_period: Option<Duration>,
     /// `poll_timeout_s` (added key): how long one poll may take; `None`: the default (5 s).
     pub poll_timeout: Option<Duration>,
+    /// `max_connections` (spec §11): management, API and alert connections together;
+    /// `None`: [`DEFAULT_CONTROL_CONNECTIONS`].
+    pub max_connections: Option<usize>,
+    /// `engine_token` (spec §11): sent as `AUTH` to engines.
+    pub engine_token: Option<Token>,
 }
 
 /// `[proxy]`: the front proxy.
@@ -201,6 +213,9 @@ pub struct ProxyLimits {
     pub max_header_bytes: Option<usize>,
     /// `rewrite_cache_mb`: memory for rewrite plans of pages seen before, in MiB (0: off).
     pub rewrite_cache_mb: Option<u32>,
+    /// `max_connections` (spec §11): client connections over all listeners;
+    /// `None`: [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: Option<usize>,
 }
 
 /// The longest deadline `[proxy]` accepts, in seconds (a day).
@@ -291,6 +306,8 @@ pub struct EdgeRole {
     pub cache_mb: u64,
     /// Prometheus endpoint.
     pub metrics: Option<SocketAddr>,
+    /// `max_connections` (spec §11); `None`: [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: Option<usize>,
     /// The CDNs that offload to us.
     pub offloaders: Vec<Offloader>,
 }

@@ -4,7 +4,9 @@
 //! LF. A line whose first non-blank byte is `#` is a comment. Every token carries its
 //! [`Pos`]. Outside comments only printable ASCII is allowed, so every word is a slice of
 //! ASCII and a column is a byte column. Lines are limited to [`MAX_LINE`] bytes so that a
-//! peer cannot make a position or a message unbounded.
+//! peer cannot make a position or a message unbounded, except in control transactions
+//! (spec §1: a line may be of any length; the engine bounds the transaction's size
+//! instead): [`Lexer::any_line_length`].
 //!
 //! IPv6 addresses contain `:`, which is punctuation elsewhere (`A:1.2.3.4`, `DEL x : REG`);
 //! the parser asks for [`Lexer::next_address`] where an address is expected, which reads a
@@ -85,16 +87,27 @@ pub struct Lexer<'a> {
     i: usize,
     line: u32,
     line_start: usize,
+    max_line: usize,
 }
 
 impl<'a> Lexer<'a> {
-    /// A lexer at the start of `src`.
+    /// A lexer at the start of `src`, lines limited to [`MAX_LINE`].
     pub fn new(src: &'a str) -> Self {
         Self {
             src,
             i: 0,
             line: 1,
             line_start: 0,
+            max_line: MAX_LINE,
+        }
+    }
+
+    /// This lexer, taking lines of any length (spec §1).
+    #[must_use]
+    pub fn any_line_length(self) -> Self {
+        Self {
+            max_line: usize::MAX,
+            ..self
         }
     }
 
@@ -218,10 +231,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn check_line_end(&self, end: usize) -> Result<(), ParseError> {
-        if end - self.line_start > MAX_LINE {
+        if end - self.line_start > self.max_line {
             Err(ParseError::new(
-                pos_of(self.line as usize, MAX_LINE),
-                format!("line longer than {MAX_LINE} bytes"),
+                pos_of(self.line as usize, self.max_line),
+                format!("line longer than {} bytes", self.max_line),
             ))
         } else {
             Ok(())

@@ -54,14 +54,15 @@ const PREFIXES_PER_LINE: usize = 4;
 
 impl Transaction {
     /// Parses a whole transaction; the first error is returned as `LINE:COL: message`.
+    /// Lines may be of any length (spec §1).
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        parse_transaction(&mut Lexer::new(text))
+        parse_transaction(&mut Lexer::new(text).any_line_length())
     }
 
     /// Parses a transaction received as bytes (they must be UTF-8 and ASCII outside
-    /// comments).
+    /// comments); lines may be of any length.
     pub fn parse_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
-        parse_transaction(&mut Lexer::from_bytes(bytes)?)
+        parse_transaction(&mut Lexer::from_bytes(bytes)?.any_line_length())
     }
 }
 

@@ -34,6 +34,7 @@ fn limits_parse_and_print_back() {
             client_write_timeout: Some(Duration::from_secs(86400)),
             max_header_bytes: Some(1024),
             rewrite_cache_mb: Some(0),
+            max_connections: None,
         }
     );
     let printed = d.to_toml(Path::new("c.toml"));

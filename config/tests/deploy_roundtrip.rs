@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use broker_config::deploy::{
-    ClusterRole, ControlRole, Customer, Deployment, DnsRole, EdgeRole, EtcdAuth, HostPort, HttpUrl,
-    Node, Offloader, Partner, ProxyLimits, ProxyRole, Scheme, SiteTls, TlsFiles, Token, UrlForm,
-    UrlHost,
+    ClusterRole, ControlRole, Customer, Deployment, DnsLimits, DnsRole, EdgeRole, EtcdAuth,
+    HostPort, HttpUrl, Node, Offloader, Partner, ProxyLimits, ProxyRole, Rrl, Scheme, SiteTls,
+    TlsFiles, Token, UrlForm, UrlHost,
 };
 use broker_config::{DnsName, Name};
 use proptest::collection::{btree_map, vec};
@@ -92,20 +92,54 @@ fn dns_role() -> impl Strategy<Value = DnsRole> {
         any::<u32>(),
         (of(path()), of(path()), of(socket())),
         (of(path()), 1u32..=90),
+        dns_limits(),
     )
         .prop_map(
-            |(listen, control, ns, ttl, (query_log, load, metrics), (dnssec, signature_days))| {
-                DnsRole {
-                    listen,
-                    control,
-                    ns,
-                    ttl,
-                    query_log,
-                    load,
-                    metrics,
-                    dnssec,
-                    signature_days,
-                }
+            |(
+                listen,
+                control,
+                ns,
+                ttl,
+                (query_log, load, metrics),
+                (dnssec, signature_days),
+                limits,
+            )| DnsRole {
+                listen,
+                control,
+                ns,
+                ttl,
+                query_log,
+                load,
+                metrics,
+                dnssec,
+                signature_days,
+                limits,
+            },
+        )
+}
+
+/// Spec §11's `[dns]` caps, each set or not.
+fn dns_limits() -> impl Strategy<Value = DnsLimits> {
+    let rrl = (1u32..=1_000_000, 0u32..=100, 0u8..=32, 0u8..=128).prop_map(|(r, s, v4, v6)| Rrl {
+        responses_per_s: r,
+        slip: s,
+        ipv4_prefix: v4,
+        ipv6_prefix: v6,
+    });
+    (
+        of(rrl),
+        of(1usize..=1_000_000),
+        of(1usize..=1_000_000),
+        of(1u64..=65_536),
+        of(token()),
+    )
+        .prop_map(
+            |(rrl, max_tcp, relay_in_flight, max_transaction_mb, token)| DnsLimits {
+                rrl,
+                max_tcp,
+                relay_in_flight,
+                max_transaction_mb,
+                token,
             },
         )
 }
@@ -118,6 +152,7 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
         token(),
         tls(),
         (of(1u64..=86_400), of(1u64..=86_400)),
+        (of(1usize..=1_000_000), of(token())),
     )
         .prop_map(
             |(
@@ -127,6 +162,7 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
                 token,
                 tls,
                 (period, timeout),
+                (max_connections, engine_token),
             )| {
                 // `token` and `tls` may always be given; they are required only with the ports.
                 ControlRole {
@@ -141,6 +177,8 @@ fn control_role() -> impl Strategy<Value = ControlRole> {
                     tls: Some(tls),
                     poll_period: period.map(Duration::from_secs),
                     poll_timeout: timeout.map(Duration::from_secs),
+                    max_connections,
+                    engine_token,
                 }
             },
         )
@@ -258,14 +296,16 @@ fn edge_role() -> impl Strategy<Value = EdgeRole> {
         any::<u64>(),
         of(socket()),
         vec(offloader(), 0..3),
+        of(1usize..=1_000_000),
     )
         .prop_map(
-            |(listen, status, tls, cache_mb, metrics, offloaders)| EdgeRole {
+            |(listen, status, tls, cache_mb, metrics, offloaders, max_connections)| EdgeRole {
                 listen,
                 status,
                 tls: Some(tls),
                 cache_mb,
                 metrics,
+                max_connections,
                 offloaders,
             },
         )
@@ -284,10 +324,20 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
             vec(of(1u64..=86_400), 4),
             of(1024usize..=16 << 20),
             of(0u32..=65_536),
+            of(1usize..=1_000_000),
         ),
     )
         .prop_map(
-            |(listen, ports, trusted, metrics, https, tls, origin_ca, (secs, head, plans))| {
+            |(
+                listen,
+                ports,
+                trusted,
+                metrics,
+                https,
+                tls,
+                origin_ca,
+                (secs, head, plans, conns),
+            )| {
                 ProxyRole {
                     listen,
                     // Names filled in by `deployment` once the partners are known.
@@ -324,6 +374,7 @@ fn proxy_role() -> impl Strategy<Value = ProxyRole> {
                         client_write_timeout: secs[3].map(Duration::from_secs),
                         max_header_bytes: head,
                         rewrite_cache_mb: plans,
+                        max_connections: conns,
                     },
                 }
             },

@@ -24,6 +24,7 @@ pub(crate) struct AlertReceiver {
     partners: Vec<(Name, Option<Token>)>,
     commands: mpsc::Sender<Command>,
     metrics: Arc<Metrics>,
+    body_deadline: std::time::Duration,
 }
 
 impl AlertReceiver {
@@ -31,6 +32,7 @@ impl AlertReceiver {
         partners: &[Partner],
         commands: mpsc::Sender<Command>,
         metrics: Arc<Metrics>,
+        body_deadline: std::time::Duration,
     ) -> Self {
         Self {
             partners: partners
@@ -39,6 +41,7 @@ impl AlertReceiver {
                 .collect(),
             commands,
             metrics,
+            body_deadline,
         }
     }
 
@@ -57,12 +60,7 @@ impl AlertReceiver {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only POST /alert\n");
         }
         let presented = bearer(&req).map(str::to_owned);
-        // The body is read (bounded) even when refused: an HTTP/2 stream answered
-        // before its body is consumed is reset, which clients report as an error.
-        let body = match read_body(req, MAX_STATUS_LEN).await {
-            Ok(b) => b,
-            Err(resp) => return resp,
-        };
+        // The token before the body (spec §11): a stranger makes us read nothing.
         let known_sender = self
             .partners
             .iter()
@@ -71,6 +69,10 @@ impl AlertReceiver {
             self.metrics.alert("", "unauthenticated");
             return unauthorized();
         }
+        let body = match read_body(req, MAX_STATUS_LEN, self.body_deadline).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        };
         let alert = match Alert::parse(&body) {
             Ok(a) => a,
             Err(e) => {

@@ -52,6 +52,8 @@ pub(crate) struct Api {
     pub(crate) engines: Vec<watch::Receiver<EngineStatus>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) max_body: usize,
+    /// How long a body may take to arrive.
+    pub(crate) body_deadline: std::time::Duration,
     pub(crate) routing: Arc<RoutingTables>,
     /// This replica's standing (writes on a follower are redirected to the leader).
     pub(crate) authority: watch::Receiver<Authority>,
@@ -91,15 +93,11 @@ impl Api {
         }
         let authorised =
             bearer(&req).is_some_and(|t| same_secret(t.as_bytes(), self.token.expose().as_bytes()));
-        let (parts, body) = req.into_parts();
-        // Read before any answer: an HTTP/2 stream answered before its body is consumed
-        // is reset, which clients report as an error.
-        let body = match read_body(Request::from_parts(parts.clone(), body), self.max_body).await {
-            Ok(b) => b,
-            Err(resp) => return resp,
-        };
-        let req = Request::from_parts(parts, body);
         if !authorised {
+            // Refused before its body is read (spec §11): an unauthenticated peer makes
+            // us hold nothing. (HTTP/1 then closes the connection; HTTP/2 resets the
+            // stream after the answer.)
+            self.metrics.refused("api", "unauthenticated");
             let mut resp = json(
                 StatusCode::UNAUTHORIZED,
                 &json!({"error": "Authorization: Bearer <token> is required"}),
@@ -110,6 +108,21 @@ impl Api {
             );
             return resp;
         }
+        let (parts, body) = req.into_parts();
+        let body = match read_body(
+            Request::from_parts(parts.clone(), body),
+            self.max_body,
+            self.body_deadline,
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(resp) => {
+                self.metrics.refused("api", resp.status().as_str());
+                return resp;
+            }
+        };
+        let req = Request::from_parts(parts, body);
         let authority = self.authority.borrow().clone();
         if req.method() != Method::GET && matches!(authority, Authority::Following(_)) {
             return self.to_leader(&authority, &req);

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use broker_config::deploy::Token;
 use broker_policy::dns_tables::{full_transaction, update_transaction};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -71,6 +72,8 @@ pub(crate) struct Driver {
     pub(crate) metrics: Arc<Metrics>,
     /// Whether this replica may drive engines, and under which epoch.
     pub(crate) authority: watch::Receiver<Authority>,
+    /// `[control] engine_token`, sent as `AUTH` before each transaction (spec §11).
+    pub(crate) engine_token: Option<Token>,
 }
 
 /// Why a transaction did not commit.
@@ -156,7 +159,7 @@ impl Driver {
             let engine = self.addr.to_string();
             let sent = tokio::select! {
                 () = shutdown.cancelled() => return,
-                r = send(self.addr, &text, self.settings.engine_timeout) => r,
+                r = send(self.addr, self.engine_token.as_ref(), &text, self.settings.engine_timeout) => r,
             };
             match sent {
                 Ok(engine_generation) => {
@@ -199,12 +202,23 @@ impl Driver {
     }
 }
 
-/// Sends one transaction (the text ends with `END`) and reads the engine's answer.
-async fn send(addr: SocketAddr, text: &str, timeout: Duration) -> Result<u64, SendError> {
+/// Sends one transaction (the text ends with `END`), after `AUTH <token>` when there is
+/// a token, and reads the engine's answer.
+async fn send(
+    addr: SocketAddr,
+    token: Option<&Token>,
+    text: &str,
+    timeout: Duration,
+) -> Result<u64, SendError> {
     let exchange = async {
         let mut s = TcpStream::connect(addr)
             .await
             .map_err(|e| SendError::Unreachable(format!("connect: {e}")))?;
+        if let Some(t) = token {
+            s.write_all(format!("AUTH {}\n", t.expose()).as_bytes())
+                .await
+                .map_err(|e| SendError::Unreachable(format!("write: {e}")))?;
+        }
         s.write_all(text.as_bytes())
             .await
             .map_err(|e| SendError::Unreachable(format!("write: {e}")))?;

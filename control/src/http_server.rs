@@ -1,10 +1,13 @@
-//! The accept loop shared by the API (plain HTTP) and the alert receiver (HTTPS): hyper
-//! with HTTP/1.1 and HTTP/2, a request head deadline, every connection dropped on
-//! shutdown. Plus small response helpers.
+//! The API (plain HTTP) and the alert receiver (HTTPS) on broker-net's accept loop: hyper
+//! with HTTP/1.1 and HTTP/2, one connection cap with the management port (the most
+//! stalled closed at the cap), a request head deadline, read and write deadlines, every
+//! connection dropped on shutdown. Plus small response helpers; handlers check the
+//! credential before they read a body (spec §11).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
+use broker_net::{ConnectionCap, Deadlines};
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -16,6 +19,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Every response body here is small and whole.
 pub(crate) type Body = Full<Bytes>;
@@ -23,63 +27,72 @@ pub(crate) type Body = Full<Bytes>;
 /// A TLS handshake or a request head must complete within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `listener` (over TLS when `tls` is given) with `handler` until `shutdown`.
+/// A read or a write of a connection waiting this long closes it.
+const IO_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Serves `listener` (over TLS when `tls` is given) with `handler` until `shutdown`, at
+/// most `cap` connections (shared with the other control ports).
 pub(crate) async fn serve<F, Fut>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     handler: F,
+    cap: ConnectionCap,
     shutdown: CancellationToken,
 ) where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    loop {
-        let stream = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-        };
-        let handler = handler.clone();
-        let tls = tls.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let h = handler.clone();
-                async move { Ok::<_, Infallible>(h(req).await) }
-            });
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HANDSHAKE_TIMEOUT);
-            match tls {
-                Some(acceptor) => {
-                    let Ok(Ok(stream)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    else {
-                        return;
-                    };
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        () = shutdown.cancelled() => {}
+    let tracker = TaskTracker::new();
+    broker_net::serve(
+        listener,
+        cap,
+        shutdown.clone(),
+        tracker.clone(),
+        |stream, _peer, slot| {
+            let handler = handler.clone();
+            let tls = tls.clone();
+            let shutdown = shutdown.clone();
+            async move {
+                let stream =
+                    Deadlines::new(stream, Some(IO_DEADLINE), Some(IO_DEADLINE)).track(&slot);
+                // A whole request head is progress, as is every write.
+                let progress = slot.progress_handle();
+                let service = service_fn(move |req| {
+                    progress.mark();
+                    let h = handler.clone();
+                    async move { Ok::<_, Infallible>(h(req).await) }
+                });
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HANDSHAKE_TIMEOUT);
+                match tls {
+                    Some(acceptor) => {
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        tokio::select! {
+                            _ = conn => {}
+                            () = shutdown.cancelled() => {}
+                        }
                     }
-                }
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        () = shutdown.cancelled() => {}
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        tokio::select! {
+                            _ = conn => {}
+                            () = shutdown.cancelled() => {}
+                        }
                     }
                 }
             }
-        });
-    }
+        },
+    )
+    .await;
+    tracker.close();
 }
 
 /// A `text/plain` response.
@@ -108,16 +121,23 @@ pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Respons
     }
 }
 
-/// The whole body, at most `limit` bytes (else 413).
+/// The whole body, at most `limit` bytes (else 413), within `deadline` (else 408: a body
+/// trickled in holds its connection no longer). Called only once the request's
+/// credential is known good.
 pub(crate) async fn read_body(
     req: Request<Incoming>,
     limit: usize,
+    deadline: Duration,
 ) -> Result<Bytes, Response<Body>> {
-    match Limited::new(req.into_body(), limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(_) => Err(text(
+    match tokio::time::timeout(deadline, Limited::new(req.into_body(), limit).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(_)) => Err(text(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the body is over {limit} bytes or broken\n"),
+        )),
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {deadline:?}\n"),
         )),
     }
 }

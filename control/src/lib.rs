@@ -163,7 +163,14 @@ impl Control {
             }
             None => None,
         };
-        let metrics = Arc::new(Metrics::new());
+        // One cap for the management, API and alert ports together (spec §11).
+        let cap = broker_net::ConnectionCap::new(
+            role.max_connections
+                .unwrap_or(broker_config::deploy::DEFAULT_CONTROL_CONNECTIONS),
+        );
+        let mut metrics = Metrics::new();
+        metrics.register_cap(&cap);
+        let metrics = Arc::new(metrics);
         let names = DnsNames::of(&deployment.customers);
         let clock = Instant::now();
         let routing = Arc::new(routing::RoutingTables::new(deployment));
@@ -190,7 +197,9 @@ impl Control {
             let (plans, authority) = (core.subscribe(), core.authority());
             let (names, settings, metrics) =
                 (Arc::clone(&names), settings.clone(), Arc::clone(&metrics));
+            let engine_token = role.engine_token.clone();
             move |addr, status| Driver {
+                engine_token: engine_token.clone(),
                 addr,
                 plans: plans.clone(),
                 status,
@@ -267,6 +276,7 @@ impl Control {
                 engines,
                 metrics: Arc::clone(&metrics),
                 max_body: settings.max_batch_bytes,
+                body_deadline: settings.body_deadline,
                 routing,
                 authority: core.authority(),
                 member_engines: Arc::clone(&member_engines),
@@ -277,6 +287,7 @@ impl Control {
                 listener,
                 None,
                 handler,
+                cap.clone(),
                 shutdown.clone(),
             )));
         }
@@ -287,9 +298,15 @@ impl Control {
                 token,
                 commands: tx.clone(),
                 idle: settings.management_idle,
+                deadline: settings.body_deadline,
                 max_bytes: settings.max_batch_bytes,
+                metrics: Arc::clone(&metrics),
             };
-            tasks.push(Box::pin(management.serve(listener, shutdown.clone())));
+            tasks.push(Box::pin(management.serve(
+                listener,
+                cap.clone(),
+                shutdown.clone(),
+            )));
         }
         if let (Some(addr), Some(files)) = (role.alerts, &role.tls) {
             let config = tls::server_config(&files.cert, &files.key)?;
@@ -299,12 +316,14 @@ impl Control {
                 &deployment.partners,
                 tx.clone(),
                 Arc::clone(&metrics),
+                settings.body_deadline,
             ));
             let handler = move |req| Arc::clone(&receiver).handle(req);
             tasks.push(Box::pin(http_server::serve(
                 listener,
                 Some(TlsAcceptor::from(config)),
                 handler,
+                cap.clone(),
                 shutdown.clone(),
             )));
         }

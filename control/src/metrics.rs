@@ -28,9 +28,17 @@ pub(crate) struct EngineLabels {
     pub(crate) result: String,
 }
 
+/// Labels of refused connections and requests (spec §11).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusedLabels {
+    pub(crate) port: String,
+    pub(crate) reason: String,
+}
+
 /// Every counter, registered once.
 pub(crate) struct Metrics {
     registry: Registry,
+    pub(crate) refused: Family<RefusedLabels, Counter>,
     pub(crate) plan_generation: Gauge,
     pub(crate) plan_changes: Counter,
     pub(crate) events: Family<KindLabel, Counter>,
@@ -59,6 +67,12 @@ impl Metrics {
         let alerts = Family::default();
         let polls = Family::default();
         let transactions = Family::default();
+        let refused = Family::default();
+        registry.register(
+            "refused",
+            "Connections and requests refused (no credential, too large, past a deadline), by port and reason",
+            refused.clone(),
+        );
         registry.register(
             "plan_generation",
             "Generation of the plan in force",
@@ -117,6 +131,7 @@ impl Metrics {
         Self {
             registry,
             cluster,
+            refused,
             plan_generation,
             plan_changes,
             events,
@@ -124,6 +139,20 @@ impl Metrics {
             polls,
             transactions,
         }
+    }
+
+    /// Adds the shared connection cap of the management, API and alert ports.
+    pub(crate) fn register_cap(&mut self, cap: &broker_net::ConnectionCap) {
+        cap.register(&mut self.registry, "ports");
+    }
+
+    pub(crate) fn refused(&self, port: &str, reason: &str) {
+        self.refused
+            .get_or_create(&RefusedLabels {
+                port: port.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 
     pub(crate) fn event(&self, kind: &str) {

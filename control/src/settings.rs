@@ -36,6 +36,9 @@ pub struct ControlSettings {
     pub management_idle: Duration,
     /// Largest management batch or API body, bytes.
     pub max_batch_bytes: usize,
+    /// A management batch, API body or alert not read whole within this is refused
+    /// (spec §11: a body trickled in holds nothing for long).
+    pub body_deadline: Duration,
 }
 
 impl Default for ControlSettings {
@@ -53,6 +56,7 @@ impl Default for ControlSettings {
             engine_probe: Duration::from_secs(10),
             management_idle: Duration::from_secs(30),
             max_batch_bytes: 4 << 20,
+            body_deadline: Duration::from_secs(30),
         }
     }
 }

@@ -56,6 +56,10 @@ pub enum CommitError {
     /// The `[dns] dnssec` keys cannot sign the tables (spec §10).
     #[error("dnssec: {0}")]
     Keys(#[from] KeyError),
+    /// Validating or compiling panicked (a bug): nothing was applied, the engine serves
+    /// on from its previous state (spec §11).
+    #[error("internal error while committing: nothing applied")]
+    Panicked,
 }
 
 impl CommitError {
@@ -66,7 +70,8 @@ impl CommitError {
             Self::Build(_)
             | Self::StaleEpoch { .. }
             | Self::EpochRequired { .. }
-            | Self::Keys(_) => {
+            | Self::Keys(_)
+            | Self::Panicked => {
                 format!("ERR 1:1 {self}")
             }
         }
@@ -283,8 +288,11 @@ impl Engine {
             Ok((tables, snap, regions, epoch, signing))
         })
         .await
-        .expect("the commit task does not panic");
-        let (tables, snap, regions, epoch, signing) = built?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "commit task panicked; previous state kept");
+            CommitError::Panicked
+        });
+        let (tables, snap, regions, epoch, signing) = built??;
         let old = self.snapshot.swap(Arc::new(snap));
         control.tables = tables;
         control.generation = generation;

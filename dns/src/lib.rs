@@ -43,11 +43,13 @@ pub mod dnssec;
 pub mod engine;
 pub mod observe;
 pub mod relay;
+pub mod rrl;
 pub mod server;
 pub mod snapshot;
 pub mod triangle;
 pub mod wire;
 
+mod limits;
 mod metrics_http;
 mod tcp;
 mod udp;

@@ -4,39 +4,42 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use broker_net::{ConnectionCap, Deadlines};
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::observe::Observer;
 
-/// Serves the registry until `shutdown`.
+/// Scrapers served at once; at the cap the most stalled is closed.
+const MAX_CONNECTIONS: usize = 16;
+
+/// Serves the registry until `shutdown`, on broker-net's accept loop.
 pub(crate) async fn serve(
     listener: TcpListener,
     registry: Arc<Registry>,
     observer: Option<Observer>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let stream = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok((s, _)) => s,
-                Err(_) => continue,
-            },
-        };
+    let tracker = TaskTracker::new();
+    let cap = ConnectionCap::new(MAX_CONNECTIONS);
+    broker_net::serve(listener, cap, shutdown, tracker, |stream, _, slot| {
         let registry = Arc::clone(&registry);
         let observer = observer.clone();
-        tokio::spawn(async move {
+        async move {
+            let limit = Some(Duration::from_secs(10));
+            let stream = Deadlines::new(stream, limit, limit).track(&slot);
             let work = respond(stream, &registry, observer.as_ref());
             let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
-        });
-    }
+        }
+    })
+    .await;
 }
 
 async fn respond(
-    mut stream: TcpStream,
+    mut stream: Deadlines<TcpStream>,
     registry: &Registry,
     observer: Option<&Observer>,
 ) -> std::io::Result<()> {

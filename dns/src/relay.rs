@@ -8,6 +8,9 @@ use tokio::net::UdpSocket;
 
 use crate::wire::{self, Edns};
 
+/// The largest relayed answer kept (a client's EDNS payload size rarely goes past it).
+const MAX_RELAYED: usize = 4096;
+
 /// Sends `query` to `server` from a fresh socket (a random port: an off-path attacker
 /// must guess it and the id) and returns the first response with the query's id.
 pub async fn exchange(query: &[u8], server: SocketAddr, timeout: Duration) -> io::Result<Vec<u8>> {
@@ -19,7 +22,9 @@ pub async fn exchange(query: &[u8], server: SocketAddr, timeout: Duration) -> io
     let sock = UdpSocket::bind(bind).await?;
     sock.connect(server).await?;
     sock.send(query).await?;
-    let mut buf = vec![0u8; 65535];
+    // Room for the largest answer a client may ask for over UDP, plus one byte to tell a
+    // longer (cut) datagram; not 64 KiB each: up to relay_in_flight of these wait at once.
+    let mut buf = vec![0u8; MAX_RELAYED + 1];
     let wait = async {
         loop {
             let n = sock.recv(&mut buf).await?;
@@ -32,6 +37,10 @@ pub async fn exchange(query: &[u8], server: SocketAddr, timeout: Duration) -> io
     tokio::time::timeout(timeout, wait)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "relay: no answer in time"))??;
+    if buf.len() > MAX_RELAYED {
+        // The datagram was longer than we keep: the client gets TC and retries over TCP.
+        truncate(&mut buf);
+    }
     Ok(buf)
 }
 
@@ -45,6 +54,15 @@ pub fn adapt(resp: &mut Vec<u8>, client_id: u16, client_edns: Option<&Edns>, lim
         let _ = strip_unsolicited(resp, client_edns.is_some());
     }
     if resp.len() <= limit {
+        return;
+    }
+    truncate(resp);
+}
+
+/// Cuts a response to its header and question with TC set, so that the client retries
+/// over TCP (too big for UDP, or slipped by rate limiting).
+pub(crate) fn truncate(resp: &mut Vec<u8>) {
+    if resp.len() < 12 {
         return;
     }
     let question_end = question_end(resp).unwrap_or(12);

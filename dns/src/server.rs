@@ -11,8 +11,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use broker_config::deploy::{DEFAULT_MAX_TCP, DEFAULT_RELAY_IN_FLIGHT, Rrl};
+
 use crate::control::{self, ControlLimits};
 use crate::engine::Engine;
+use crate::limits::Limits;
 use crate::observe::{self, EngineState, Metrics, Observer};
 use crate::triangle::Triangle;
 use crate::{metrics_http, tcp, udp};
@@ -129,6 +132,12 @@ pub struct Options {
     pub relay_timeout: Duration,
     /// The raw socket for `T:` lookups (must agree with the engine's `triangle_allowed`).
     pub triangle: Option<Arc<Triangle>>,
+    /// Response rate limiting over UDP (spec §11); `None`: off.
+    pub rrl: Option<Rrl>,
+    /// TCP clients served at once; at the cap the most stalled one is closed.
+    pub max_tcp: usize,
+    /// `R:` and `T:` queries waiting on partners at once; past it: SERVFAIL.
+    pub relay_in_flight: usize,
 }
 
 impl Default for Options {
@@ -139,6 +148,9 @@ impl Default for Options {
             tcp_idle: Duration::from_secs(10),
             relay_timeout: Duration::from_secs(2),
             triangle: None,
+            rrl: None,
+            max_tcp: DEFAULT_MAX_TCP,
+            relay_in_flight: DEFAULT_RELAY_IN_FLIGHT,
         }
     }
 }
@@ -151,6 +163,8 @@ pub(crate) struct Context {
     pub(crate) triangle: Option<Arc<Triangle>>,
     pub(crate) relay_timeout: Duration,
     pub(crate) tcp_idle: Duration,
+    pub(crate) rrl: Option<Rrl>,
+    pub(crate) limits: Limits,
 }
 
 /// Serves `listeners` with `engine` until `shutdown` is cancelled, then waits for its
@@ -163,6 +177,12 @@ pub async fn run(
 ) -> io::Result<()> {
     let (metrics, mut registry) = Metrics::new();
     EngineState::register(Arc::clone(&engine), &mut registry);
+    let limits = Limits::new(options.relay_in_flight);
+    limits.register(&mut registry);
+    let tcp_cap = broker_net::ConnectionCap::new(options.max_tcp);
+    tcp_cap.register(&mut registry, "tcp");
+    let control_cap = broker_net::ConnectionCap::new(options.control.max_connections);
+    control_cap.register(&mut registry, "control");
     let log = options
         .query_log
         .as_deref()
@@ -182,6 +202,8 @@ pub async fn run(
         triangle: options.triangle.clone(),
         relay_timeout: options.relay_timeout,
         tcp_idle: options.tcp_idle,
+        rrl: options.rrl,
+        limits,
     };
 
     let mut tasks = JoinSet::new();
@@ -202,7 +224,12 @@ pub async fn run(
     }
     for listener in listeners.tcp {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tasks.spawn(tcp::serve(listener, ctx.clone(), shutdown.clone()));
+        tasks.spawn(tcp::serve(
+            listener,
+            ctx.clone(),
+            tcp_cap.clone(),
+            shutdown.clone(),
+        ));
     }
     if let Some(listener) = listeners.control {
         listener.set_nonblocking(true)?;
@@ -210,7 +237,9 @@ pub async fn run(
         tasks.spawn(control::serve(
             listener,
             Arc::clone(&engine),
-            options.control,
+            options.control.clone(),
+            control_cap.clone(),
+            ctx.limits.clone(),
             shutdown.clone(),
         ));
     }

@@ -1,71 +1,67 @@
-//! DNS over TCP (RFC 7766): length-prefixed messages, several per connection, an idle
-//! timeout, relayed lookups answered on the same connection.
+//! DNS over TCP (RFC 7766): length-prefixed messages, several per connection, read and
+//! write deadlines, a connection cap that closes the most stalled client, relayed lookups
+//! answered on the same connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use broker_net::{ConnectionCap, Deadlines};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::answer::{Send, Transport, answer};
 use crate::observe::QueryEvent;
 use crate::server::Context;
 use crate::{relay, wire};
 
-/// Connections served at once; more wait in the listen queue.
-const MAX_CONNECTIONS: usize = 1024;
-
-/// Accepts connections until `shutdown`.
-pub(crate) async fn serve(listener: TcpListener, ctx: Context, shutdown: CancellationToken) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => return,
-            p = Arc::clone(&slots).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::debug!(error = %e, "tcp accept failed");
-                    continue;
+/// Accepts connections until `shutdown`, at most `cap` at once: at the cap the client
+/// that has gone longest without a query answered is closed (spec §11). Reads and writes
+/// each have the idle deadline: a client that stops reading its answers is cut too.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    ctx: Context,
+    cap: ConnectionCap,
+    shutdown: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    broker_net::serve(
+        listener,
+        cap,
+        shutdown.clone(),
+        tracker.clone(),
+        |stream, peer, slot| {
+            let ctx = ctx.clone();
+            let shutdown = shutdown.clone();
+            async move {
+                let idle = Some(ctx.tcp_idle);
+                let stream = Deadlines::new(stream, idle, idle).track(&slot);
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = connection(stream, peer, ctx) => {}
                 }
-            },
-        };
-        let ctx = ctx.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = connection(stream, peer, ctx) => {}
             }
-        });
-    }
+        },
+    )
+    .await;
+    tracker.close();
+    tracker.wait().await;
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
-    let _ = stream.set_nodelay(true);
+async fn connection(mut stream: Deadlines<TcpStream>, peer: SocketAddr, ctx: Context) {
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut buf = vec![0u8; usize::from(u16::MAX)];
     let mut out = Vec::new();
     let mut frame = Vec::new();
     loop {
-        let Ok(Ok(len)) = tokio::time::timeout(ctx.tcp_idle, stream.read_u16()).await else {
+        let Ok(len) = stream.read_u16().await else {
             return;
         };
         let packet = &mut buf[..usize::from(len)];
-        if !matches!(
-            tokio::time::timeout(ctx.tcp_idle, stream.read_exact(packet)).await,
-            Ok(Ok(_))
-        ) {
+        if stream.read_exact(packet).await.is_err() {
             return;
         }
         let packet = &buf[..usize::from(len)];
@@ -83,8 +79,14 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, ctx: Context) {
             Send::Reply => &out,
             Send::Relay(server) | Send::Triangle(server) => {
                 // Over TCP the answer must come back on this connection: relay (a
-                // triangle's raw query goes on as sent).
-                match relay::exchange(&out, server, ctx.relay_timeout).await {
+                // triangle's raw query goes on as sent), within relay_in_flight.
+                let permit = ctx.limits.relay();
+                let relayed = match permit {
+                    Some(_) => relay::exchange(&out, server, ctx.relay_timeout).await,
+                    None => Err(std::io::Error::other("relay_in_flight reached")),
+                };
+                drop(permit);
+                match relayed {
                     Ok(mut resp) => {
                         let edns = wire::parse_query(packet).ok().and_then(|q| q.edns);
                         relay::adapt(&mut resp, o.info.id, edns.as_ref(), usize::from(u16::MAX));

@@ -19,6 +19,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::answer::{Send, Transport, answer};
 use crate::observe::QueryEvent;
+use crate::rrl::{Limiter, Verdict};
 use crate::server::Context;
 use crate::{relay, wire};
 
@@ -46,6 +47,8 @@ pub(crate) fn serve(
     let socket = Arc::new(socket);
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut batch = Batch::new();
+    let mut rrl = ctx.rrl.map(Limiter::new);
+    let started = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let n = match batch.receive(socket.as_raw_fd()) {
             Ok(n) => n,
@@ -65,6 +68,7 @@ pub(crate) fn serve(
             }
         };
         let snap = ctx.engine.snapshot();
+        let second = u32::try_from(started.elapsed().as_secs()).unwrap_or(u32::MAX);
         let mut replies = 0;
         for i in 0..n {
             let Some(peer) = sockaddr(&batch.addr[i]) else {
@@ -93,6 +97,22 @@ pub(crate) fn serve(
             match o.send {
                 Send::Nothing => {}
                 Send::Reply => {
+                    if let Some(rrl) = rrl.as_mut() {
+                        let at = usize::from(wire::QNAME_OFFSET);
+                        let end = (at + usize::from(o.info.qname_len)).min(packet.len());
+                        let qname = packet.get(at..end).unwrap_or(&[]);
+                        match rrl.check(second, peer.ip(), qname, o.info.qtype, o.info.rcode) {
+                            Verdict::Send => {}
+                            Verdict::Drop => {
+                                ctx.limits.rrl_dropped.inc();
+                                continue;
+                            }
+                            Verdict::Slip => {
+                                ctx.limits.rrl_slipped.inc();
+                                relay::truncate(out);
+                            }
+                        }
+                    }
                     batch.out_addr[replies] = batch.addr[i];
                     batch.out_addr_len[replies] = batch.hdr[i].msg_hdr.msg_namelen;
                     replies += 1;
@@ -270,9 +290,15 @@ fn spawn_relay(
     let client_edns = q.edns;
     let mut failure = Vec::new();
     crate::answer::servfail(&q, &mut failure);
+    let Some(permit) = ctx.limits.relay() else {
+        // relay_in_flight queries already wait on partners: say so now (spec §11).
+        let _ = socket.send_to(&failure, peer);
+        return;
+    };
     let socket = Arc::clone(socket);
     let timeout = ctx.relay_timeout;
     rt.spawn(async move {
+        let _permit = permit;
         let reply = match relay::exchange(&forward, server, timeout).await {
             Ok(mut resp) => {
                 relay::adapt(&mut resp, client_id, client_edns.as_ref(), limit);

@@ -10,4 +10,3 @@
 pub mod edge;
 pub mod front;
 pub mod rewrite;
-mod write_stall;

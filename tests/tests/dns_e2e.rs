@@ -3,6 +3,8 @@
 //! `cdnbroker dns` binary. Engines run in-process on port 0 unless a test says otherwise.
 //! (Modules live in `dns_e2e/`; `#[path]` keeps cargo from taking them for test targets.)
 
+#[path = "dns_e2e/abuse.rs"]
+mod abuse;
 #[path = "dns_e2e/binary.rs"]
 mod binary;
 #[path = "dns_e2e/control.rs"]

@@ -21,6 +21,7 @@ type Found = (usize, Option<Pos>, String);
 pub(super) fn check(ck: &mut Checker) {
     let mut found: Vec<Found> = Vec::new();
     let mut claimed: Vec<usize> = Vec::new();
+    let mut warnings = Vec::new();
     for (i, f) in ck.files.iter().enumerate() {
         let Some(Parsed::Deployment(d)) = &f.parsed else {
             continue;
@@ -36,6 +37,7 @@ pub(super) fn check(ck: &mut Checker) {
             roster(ck, i, d, trio[1], trio[2], &mut found);
         }
         pem_roles(ck, i, d, &mut found);
+        warnings.extend(open_control_port(ck, i, d).map(|w| (i, w)));
         for (j, g) in ck.files.iter().enumerate() {
             if let Some(Parsed::Deployment(other)) = &g.parsed
                 && i != j
@@ -43,6 +45,9 @@ pub(super) fn check(ck: &mut Checker) {
                 peering(ck, (i, d), (j, other), &mut found);
             }
         }
+    }
+    for (i, (pos, message)) in warnings {
+        ck.warning(i, pos, message);
     }
     // Agent files no deployment names: checked together when there is one of each kind.
     let loose = |kind: fn(&Parsed) -> bool| -> Option<usize> {
@@ -425,4 +430,28 @@ fn indexed(text: &str, array: &[Step<'_>], field: &str, path: &Path) -> Option<P
         }
     }
     first
+}
+
+/// Spec §11: a DNS control port without `[dns] token` takes transactions from anyone who
+/// reaches it, so it should listen on a loopback or private address only.
+fn open_control_port(ck: &Checker, i: usize, d: &Deployment) -> Option<(Option<Pos>, String)> {
+    let dns = d.dns.as_ref()?;
+    let ip = dns.control.ip();
+    let private = match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local()
+        }
+    };
+    if dns.limits.token.is_some() || private {
+        return None;
+    }
+    let pos = locate(&ck.files[i].text, &[Step::Key("dns"), Step::Key("control")]);
+    Some((
+        pos,
+        format!(
+            "warning: the DNS control port listens on {ip}, not a private address, and \
+             `[dns] token` is not set: anyone who reaches it can change the engine's tables"
+        ),
+    ))
 }

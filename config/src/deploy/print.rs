@@ -8,17 +8,33 @@ use toml::Spanned;
 
 use super::raw::{
     OneOrMany, RawCluster, RawControl, RawCustomer, RawDns, RawDocument, RawEdge, RawNode,
-    RawOffloader, RawPartner, RawProxy, RawSiteTls, RawTls, S, StrMap,
+    RawOffloader, RawPartner, RawProxy, RawRrl, RawSiteTls, RawTls, S, StrMap,
 };
 use super::values::TlsFiles;
 use super::{
     ClusterRole, DEFAULT_CACHE_MB, DEFAULT_DNS_TTL, DEFAULT_LEASE_S, DEFAULT_SIGNATURE_DAYS,
-    Deployment,
+    Deployment, Rrl,
 };
 
 /// A deadline in whole seconds (the file's unit).
 fn secs(d: Option<std::time::Duration>) -> Option<S<u64>> {
     d.map(|d| Spanned::new(0..0, d.as_secs()))
+}
+
+/// A cap (connections, queries in flight) as the file writes it.
+fn count(n: Option<usize>) -> Option<S<u64>> {
+    n.map(|n| Spanned::new(0..0, u64::try_from(n).unwrap_or(u64::MAX)))
+}
+
+/// `[dns] rrl` with every key written out.
+fn rrl(r: Rrl) -> RawRrl {
+    let v = |n: u64| Some(Spanned::new(0..0, n));
+    RawRrl {
+        responses_per_s: v(u64::from(r.responses_per_s)),
+        slip: v(u64::from(r.slip)),
+        ipv4_prefix: v(u64::from(r.ipv4_prefix)),
+        ipv6_prefix: v(u64::from(r.ipv6_prefix)),
+    }
 }
 
 pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
@@ -38,6 +54,14 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             dnssec: dns.dnssec.as_deref().map(|f| p.path(f)),
             signature_days: (dns.signature_days != DEFAULT_SIGNATURE_DAYS)
                 .then(|| Spanned::new(0..0, u64::from(dns.signature_days))),
+            rrl: dns.limits.rrl.map(|r| Spanned::new(0..0, rrl(r))),
+            max_tcp: count(dns.limits.max_tcp),
+            relay_in_flight: count(dns.limits.relay_in_flight),
+            max_transaction_mb: dns
+                .limits
+                .max_transaction_mb
+                .map(|mb| Spanned::new(0..0, mb)),
+            token: dns.limits.token.as_ref().map(|t| s(t.expose())),
         }),
         control: d.control.as_ref().map(|c| RawControl {
             regions: p.path(&c.regions),
@@ -51,6 +75,8 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             tls: c.tls.as_ref().map(|t| p.tls(t)),
             poll_period_s: secs(c.poll_period),
             poll_timeout_s: secs(c.poll_timeout),
+            max_connections: count(c.max_connections),
+            engine_token: c.engine_token.as_ref().map(|t| s(t.expose())),
         }),
         proxy: d.proxy.as_ref().map(|proxy| RawProxy {
             listen: s(proxy.listen),
@@ -85,6 +111,7 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
                 .limits
                 .rewrite_cache_mb
                 .map(|mb| Spanned::new(0..0, u64::from(mb))),
+            max_connections: count(proxy.limits.max_connections),
         }),
         partner: d
             .partners
@@ -116,6 +143,7 @@ pub(super) fn to_toml(d: &Deployment, base: &Path) -> String {
             tls: e.tls.as_ref().map(|t| p.tls(t)),
             cache_mb: (e.cache_mb != DEFAULT_CACHE_MB).then(|| Spanned::new(0..0, e.cache_mb)),
             metrics: e.metrics.map(s),
+            max_connections: count(e.max_connections),
             offloader: e
                 .offloaders
                 .iter()

@@ -73,6 +73,30 @@ pub(crate) struct RawDns {
     pub(crate) dnssec: Option<S<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) signature_days: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rrl: Option<S<RawRrl>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_tcp: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) relay_in_flight: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_transaction_mb: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<S<String>>,
+}
+
+/// `[dns] rrl = { responses_per_s, slip, ipv4_prefix, ipv6_prefix }`, each optional.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRrl {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) responses_per_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) slip: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ipv4_prefix: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ipv6_prefix: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -103,6 +127,10 @@ pub(crate) struct RawControl {
     pub(crate) poll_period_s: Option<S<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) poll_timeout_s: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_connections: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) engine_token: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -133,6 +161,8 @@ pub(crate) struct RawProxy {
     pub(crate) max_header_bytes: Option<S<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rewrite_cache_mb: Option<S<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_connections: Option<S<u64>>,
 }
 
 /// One entry of `[proxy] tls`: a certificate and the site names it is served for.
@@ -187,6 +217,8 @@ pub(crate) struct RawEdge {
     pub(crate) cache_mb: Option<S<u64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics: Option<S<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_connections: Option<S<u64>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) offloader: Vec<S<RawOffloader>>,
 }

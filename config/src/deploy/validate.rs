@@ -25,6 +25,7 @@ use super::{
 };
 
 mod cross_checks;
+mod limit_checks;
 mod value_checks;
 
 pub(super) fn parse(text: &str, base: &Path) -> Result<Deployment, DeployErrors> {
@@ -335,6 +336,7 @@ impl Checker<'_> {
                 Problem::BadValue("`dns.listen` lists no address"),
             );
         }
+        let limits = self.dns_limits(raw);
         Some(DnsRole {
             listen: listen?,
             control: control?,
@@ -345,6 +347,7 @@ impl Checker<'_> {
             metrics: metrics.map_or(Some(None), |v| v.map(Some))?,
             dnssec: dnssec.map_or(Some(None), |v| v.map(Some))?,
             signature_days: signature_days?.unwrap_or(DEFAULT_SIGNATURE_DAYS),
+            limits: limits?,
         })
     }
 
@@ -360,6 +363,8 @@ impl Checker<'_> {
         let tls = raw.tls.as_ref().map(|t| self.tls(t));
         let poll_period = self.seconds(raw.poll_period_s.as_ref());
         let poll_timeout = self.seconds(raw.poll_timeout_s.as_ref());
+        let max_connections = self.cap(raw.max_connections.as_ref());
+        let engine_token = raw.engine_token.as_ref().map(|t| self.token(t));
         if raw.token.is_none() {
             for (opened, because) in [
                 (&raw.management, "when `management` is set"),
@@ -386,6 +391,8 @@ impl Checker<'_> {
             tls: tls.map_or(Some(None), |v| v.map(Some))?,
             poll_period: poll_period?,
             poll_timeout: poll_timeout?,
+            max_connections: max_connections?,
+            engine_token: engine_token.map_or(Some(None), |v| v.map(Some))?,
         })
     }
 
@@ -453,6 +460,7 @@ impl Checker<'_> {
             0..=MAX_REWRITE_CACHE_MB,
             "expected MiB from 0 (off) to 65536",
         );
+        let max_connections = self.cap(raw.max_connections.as_ref());
         Some(ProxyLimits {
             origin_timeout: origin_timeout?,
             origin_idle_timeout: origin_idle_timeout?,
@@ -460,6 +468,7 @@ impl Checker<'_> {
             client_write_timeout: client_write_timeout?,
             max_header_bytes: max_header_bytes?,
             rewrite_cache_mb: rewrite_cache_mb?,
+            max_connections: max_connections?,
         })
     }
 
@@ -654,6 +663,7 @@ impl Checker<'_> {
             self.required(status.span(), "tls", "when `status` is set");
         }
         let metrics = self.opt_listener(&raw.metrics, "edge.metrics");
+        let max_connections = self.cap(raw.max_connections.as_ref());
         let mut names: HashMap<String, ()> = HashMap::new();
         let mut owners: HashMap<(&'static str, String), String> = HashMap::new();
         let mut offloaders = Some(Vec::new());
@@ -673,6 +683,7 @@ impl Checker<'_> {
                 .as_ref()
                 .map_or(DEFAULT_CACHE_MB, |c| *c.get_ref()),
             metrics: metrics?,
+            max_connections: max_connections?,
             offloaders: offloaders?,
         })
     }

@@ -216,6 +216,18 @@ impl Token {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// True when a peer presented this token; takes the same time wherever the bytes
+    /// differ (a timing side channel would reveal the prefix that matched).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let mine = self.0.as_bytes();
+        mine.len() == presented.len()
+            && mine
+                .iter()
+                .zip(presented)
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+    }
 }
 
 impl fmt::Debug for Token {

@@ -133,9 +133,22 @@ proptest! {
 }
 
 #[test]
-fn a_huge_line_is_refused_at_the_limit() {
+fn a_transaction_line_may_be_of_any_length() {
+    // Spec §1: a generator may write a whole region on one line.
     let text = format!("ADD REG X {{ {} }}!", "1.2.3.0, 24; ".repeat(10_000));
-    let err = Transaction::parse(&text).unwrap_err();
+    let tx = Transaction::parse(&text).unwrap();
+    assert_eq!(tx.statements.len(), 1);
+    assert_eq!(Transaction::parse_bytes(text.as_bytes()).unwrap(), tx);
+}
+
+#[test]
+fn a_huge_line_is_refused_at_the_limit() {
+    // Other formats keep their line limit.
+    let prefixes: String = (0..10_000)
+        .map(|i| format!("10.{}.{}.0, 24; ", i / 256, i % 256))
+        .collect();
+    let text = format!("ADD REG X {{ {prefixes} }}!");
+    let err = RegionsFile::parse(&text).unwrap_err();
     assert!(err.message.starts_with("line longer than"), "{err}");
     // Refused where the limit is crossed: the rest of the line is never read as tokens.
     assert_eq!(

@@ -37,6 +37,8 @@ fn core(dir: &Path) -> Core {
         tls: None,
         poll_period: None,
         poll_timeout: None,
+        max_connections: None,
+        engine_token: None,
     };
     let paths = ConfigPaths::of(&role);
     let loaded = read(&paths).unwrap();

@@ -1,5 +1,7 @@
-//! The edge's cache: bounded in bytes (moka, weighed by body and headers), keyed by
-//! origin URL plus the request's values of the headers the response `Vary`s on, with
+//! The edge's cache: bounded in bytes (moka, weighed by body, headers, key and each
+//! entry's own overhead; the Vary names per URL in the same budget, spec §11: variants
+//! and keys cannot outgrow `cache_mb`), keyed by origin URL plus the request's values of
+//! the headers the response `Vary`s on, with
 //! per-key serialised fills so that a flash crowd for a cold or stale object makes one
 //! origin fetch.
 //!
@@ -26,10 +28,19 @@ use super::fetch::{BackDoorClient, FetchError, Mode, Validators};
 use super::freshness::{Storability, storability};
 use super::hop;
 use super::prefixed::Prefixed;
-use super::stored::StoredResponse;
+use super::stored::{StoredResponse, detached};
 
 /// How long a "do not store" answer sends later requests straight to the origin.
 const PASS_FOR: Duration = Duration::from_secs(30);
+
+/// Weight of a pass mark or a Vary-names entry beyond its key: the entry's own memory
+/// and moka's node (see `stored::ENTRY_OVERHEAD`).
+const PASS_WEIGHT: u32 = 256;
+
+/// The share of `cache_mb` kept for the Vary names of URLs: a sixteenth.
+fn vary_budget(limits: CacheLimits) -> u64 {
+    limits.capacity_bytes / 16
+}
 
 /// Size limits of the cache.
 #[derive(Clone, Copy, Debug)]
@@ -106,16 +117,24 @@ impl Cache {
     /// An empty cache with these limits.
     pub(crate) fn new(limits: CacheLimits) -> Self {
         let objects = moka::future::Cache::builder()
-            .max_capacity(limits.capacity_bytes)
+            .max_capacity(limits.capacity_bytes - vary_budget(limits))
             .weigher(|key: &Arc<str>, slot: &Slot| {
                 let key = u32::try_from(key.len()).unwrap_or(u32::MAX);
                 match slot {
                     Slot::Stored(r) => r.weight().saturating_add(key),
-                    Slot::Pass(_) => key.saturating_add(64),
+                    Slot::Pass(_) => key.saturating_add(PASS_WEIGHT),
                 }
             })
             .build();
-        let vary_of = moka::future::Cache::builder().max_capacity(100_000).build();
+        // The Vary names per URL are weighed in the same budget (a flood of random
+        // query strings whose answers vary makes one entry each).
+        let vary_of = moka::future::Cache::builder()
+            .max_capacity(vary_budget(limits))
+            .weigher(|url: &Arc<str>, names: &Arc<[HeaderName]>| {
+                let names: usize = names.iter().map(|n| n.as_str().len() + 32).sum();
+                u32::try_from(url.len() + names + PASS_WEIGHT as usize).unwrap_or(u32::MAX)
+            })
+            .build();
         Self {
             objects,
             vary_of,
@@ -215,6 +234,7 @@ impl Cache {
         hop::strip(&mut parts.headers);
         if let (Some(stale), StatusCode::NOT_MODIFIED) = (&stale, parts.status) {
             parts.headers.remove(AGE);
+            parts.headers = detached(&parts.headers);
             let mut merged = stale.headers.clone();
             merged.extend(parts.headers.clone());
             let refreshed = match storability(stale.status, headers, &merged, SystemTime::now()) {
@@ -270,7 +290,7 @@ impl Cache {
         let vary = vary_names(&parts.headers);
         let stored = Arc::new(StoredResponse {
             status: parts.status,
-            headers: parts.headers,
+            headers: detached(&parts.headers),
             body,
             stored_at: Instant::now(),
             initial_age,
@@ -339,6 +359,11 @@ async fn read_limited(
                 return Ok(Err((buf.freeze(), body)));
             }
         }
+    }
+    // A grown buffer may hold up to twice its length: stored bodies are weighed by
+    // length, so keep exactly that.
+    if buf.capacity() > buf.len() + buf.len() / 8 + 64 {
+        return Ok(Ok(Bytes::copy_from_slice(&buf)));
     }
     Ok(Ok(buf.freeze()))
 }

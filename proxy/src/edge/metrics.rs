@@ -62,6 +62,11 @@ pub(crate) struct EdgeMetrics {
 }
 
 impl EdgeMetrics {
+    /// Adds a connection cap's counters (`cdnbroker_edge_<prefix>_connections_*`).
+    pub(crate) fn register_cap(&mut self, cap: &broker_net::ConnectionCap, prefix: &str) {
+        cap.register(&mut self.registry, prefix);
+    }
+
     /// Counters for the offloaders called `names`, in the origin map's order.
     pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let families = Families::default();

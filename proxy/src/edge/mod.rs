@@ -47,6 +47,7 @@ use std::time::Duration;
 
 use broker_config::Name;
 use broker_config::status::{StatusQuery, StatusReport};
+use broker_net::ConnectionCap;
 use origin_map::{EdgeMap, Scheme};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -66,6 +67,9 @@ pub use via::ViaMark;
 
 /// How long in-flight connections may run on after shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Connections the status and metrics ports serve at once (peers and scrapers).
+const PEER_CONNECTIONS: usize = 256;
 
 /// Why an edge cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +112,10 @@ pub struct Edge {
     pub(crate) origin_failures: AtomicU64,
     pub(crate) alert_rounds: tokio::sync::watch::Sender<u64>,
     pub(crate) metrics: Arc<metrics::EdgeMetrics>,
+    /// The client listeners' connection cap (HTTP and HTTPS together).
+    clients: ConnectionCap,
+    /// The status and metrics ports' (peers and scrapers).
+    peers: ConnectionCap,
 }
 
 impl Edge {
@@ -117,8 +125,12 @@ impl Edge {
             .ok_or_else(|| EdgeError::BadNodeName(settings.node.to_string()))?;
         let via = Arc::new(via);
         let meter = meter::Meter::new(settings.map.offloaders().len(), &settings.regions);
-        let metrics =
+        let mut metrics =
             metrics::EdgeMetrics::new(settings.map.offloaders().iter().map(|o| o.name().as_str()));
+        let clients = ConnectionCap::new(settings.max_connections);
+        let peers = ConnectionCap::new(PEER_CONNECTIONS);
+        metrics.register_cap(&clients, "clients");
+        metrics.register_cap(&peers, "peers");
         let origin_roots = match &settings.origin_ca {
             Some(path) => tls::roots_from(path)?,
             None => rustls::RootCertStore::empty(),
@@ -133,6 +145,8 @@ impl Edge {
             origin_failures: AtomicU64::new(0),
             alert_rounds: tokio::sync::watch::Sender::new(0),
             metrics: Arc::new(metrics),
+            clients,
+            peers,
             snapshot: Arc::new(Snapshot {
                 map: settings.map,
                 offloaders: settings.offloaders,
@@ -275,10 +289,12 @@ pub async fn run(
         listeners.http,
         None,
         move |peer, req| request::handle(serving.clone(), Scheme::Http, peer, req),
+        edge.clients.clone(),
         shutdown.clone(),
         tracker.clone(),
     );
     let status = listeners.status.map(|(listener, acceptor)| {
+        let peers = edge.peers.clone();
         let edge = edge.clone();
         serve::accept_loop(
             listener,
@@ -287,6 +303,7 @@ pub async fn run(
                 let edge = edge.clone();
                 async move { status_server::handle(&edge, &req) }
             },
+            peers,
             shutdown.clone(),
             tracker.clone(),
         )
@@ -297,6 +314,7 @@ pub async fn run(
             listener,
             Some(acceptor),
             move |peer, req| request::handle(serving.clone(), Scheme::Https, peer, req),
+            edge.clients.clone(),
             shutdown.clone(),
             tracker.clone(),
         )
@@ -310,6 +328,7 @@ pub async fn run(
                 let metrics = metrics.clone();
                 async move { metrics::handle(&metrics, &req) }
             },
+            edge.peers.clone(),
             shutdown.clone(),
             tracker.clone(),
         )

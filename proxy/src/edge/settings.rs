@@ -49,6 +49,8 @@ pub struct EdgeSettings {
     /// Alerts: how often load is checked, and the least time between two alerts of one
     /// kind to one offloader.
     pub alert_interval: Duration,
+    /// Client connections over the edge's HTTP and HTTPS listeners (spec §11).
+    pub max_connections: usize,
 }
 
 impl EdgeSettings {
@@ -103,6 +105,9 @@ impl EdgeSettings {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             origin_ca: None,
             alert_interval: Duration::from_secs(10),
+            max_connections: role
+                .max_connections
+                .unwrap_or(broker_config::deploy::DEFAULT_MAX_CONNECTIONS),
         })
     }
 }

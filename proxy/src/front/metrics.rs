@@ -49,6 +49,11 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
+    /// Adds a connection cap's counters (`front_<prefix>_connections_*`).
+    pub(crate) fn register_cap(&mut self, cap: &broker_net::ConnectionCap, prefix: &str) {
+        cap.register(&mut self.registry, prefix);
+    }
+
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("front");
         let requests = Family::<Labels, Counter>::default();

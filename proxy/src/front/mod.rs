@@ -85,7 +85,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker_config::Name;
-use broker_config::deploy::{Deployment, ProxyLimits, ProxyRole};
+use broker_config::deploy::{DEFAULT_MAX_CONNECTIONS, Deployment, ProxyLimits, ProxyRole};
+use broker_net::ConnectionCap;
 use broker_policy::live::SharedPlan;
 use broker_policy::routing::SharedRouting;
 use http::header::{CONTENT_TYPE, HeaderValue};
@@ -107,6 +108,9 @@ pub use sites::RouteError;
 use crate::edge::{SiteCert, TlsError, ViaMark};
 use request::Entry;
 
+/// Connections the metrics port serves at once (scrapers, not clients).
+const METRICS_CONNECTIONS: usize = 64;
+
 /// Limits and deadlines of the front proxy.
 #[derive(Clone, Debug)]
 pub struct FrontSettings {
@@ -125,6 +129,9 @@ pub struct FrontSettings {
     pub shutdown_grace: Duration,
     /// Memory for rewrite plans of pages seen before (0: every page is rewritten).
     pub rewrite_cache_bytes: u64,
+    /// Client connections over all the site listeners (spec §11); at the cap the most
+    /// stalled one is closed.
+    pub max_connections: usize,
 }
 
 impl Default for FrontSettings {
@@ -137,6 +144,7 @@ impl Default for FrontSettings {
             max_header_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
             rewrite_cache_bytes: 64 << 20,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -161,6 +169,7 @@ impl FrontSettings {
             rewrite_cache_bytes: limits
                 .rewrite_cache_mb
                 .map_or(self.rewrite_cache_bytes, |mb| u64::from(mb) << 20),
+            max_connections: limits.max_connections.unwrap_or(self.max_connections),
         }
     }
 }
@@ -208,6 +217,9 @@ pub struct Front {
     self_pages: Counter,
     plans: plans::PlanCache,
     settings: FrontSettings,
+    /// The site listeners' connection cap; the metrics port has its own.
+    clients: ConnectionCap,
+    metrics_port: ConnectionCap,
 }
 
 impl Front {
@@ -223,7 +235,10 @@ impl Front {
         let node = deployment.node.name.clone();
         let via = ViaMark::new(&format!("{node}-proxy"))
             .ok_or_else(|| FrontError::BadNodeName(node.to_string()))?;
-        let metrics = metrics::Metrics::new();
+        let mut metrics = metrics::Metrics::new();
+        let clients = ConnectionCap::new(settings.max_connections);
+        let metrics_port = ConnectionCap::new(METRICS_CONNECTIONS);
+        metrics.register_cap(&clients, "clients");
         let tables =
             routing::Tables::build(0, &deployment.partners, &deployment.customers, &metrics)?;
         let roots = match &role.origin_ca {
@@ -241,6 +256,8 @@ impl Front {
             metrics,
             node,
             settings,
+            clients,
+            metrics_port,
         })
     }
 
@@ -371,6 +388,7 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
     let write_stall = front.settings.client_write_timeout;
     let mut loops = tokio::task::JoinSet::new();
     let mut serve = |listener: TcpListener, tls: Option<TlsAcceptor>, entry: Entry| {
+        let clients = front.clients.clone();
         let front = front.clone();
         loops.spawn(crate::edge::serve::accept_loop_with(
             builder.clone(),
@@ -378,6 +396,7 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
             listener,
             tls,
             move |peer, req| request::handle(front.clone(), entry, peer, req),
+            clients,
             shutdown.clone(),
             tracker.clone(),
         ));
@@ -398,6 +417,7 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
         serve(listener, Some(acceptor), entry);
     }
     if let Some(listener) = listeners.metrics {
+        let metrics_port = front.metrics_port.clone();
         let front = front.clone();
         loops.spawn(crate::edge::serve::accept_loop_with(
             builder.clone(),
@@ -408,6 +428,7 @@ pub async fn run(listeners: FrontListeners, front: Arc<Front>, shutdown: Cancell
                 let front = front.clone();
                 async move { metrics_page(&front, req.method(), req.uri().path()) }
             },
+            metrics_port,
             shutdown.clone(),
             tracker.clone(),
         ));

@@ -59,6 +59,7 @@ pub use error::RewriteError;
 pub(crate) use mapper::may_name_host;
 pub use mapper::{EmbeddedMapper, UrlMapper};
 pub use plan::{Edit, Replay, RewritePlan};
+pub use srcset::candidate_urls;
 
 use css_stream::CssStream;
 use fast::FastPage;

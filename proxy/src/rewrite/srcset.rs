@@ -11,8 +11,8 @@ fn is_ascii_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0C' | b'\r')
 }
 
-/// Byte ranges of the candidate URLs in `srcset`, in order.
-pub(crate) fn candidate_urls(srcset: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
+/// Byte ranges of the candidate URLs in `srcset`, in order (public for the fuzz target).
+pub fn candidate_urls(srcset: &[u8]) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut pos = 0;
     std::iter::from_fn(move || {
         // Splitting loop: skip whitespace and separating commas.

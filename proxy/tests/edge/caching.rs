@@ -305,6 +305,46 @@ async fn the_cache_stays_within_its_size() {
 }
 
 #[tokio::test]
+async fn vary_variants_and_random_query_strings_stay_within_the_cache_size() {
+    // 1 MiB of cache; tiny bodies, so entries' own memory is most of what they cost.
+    let origin = Origin::start(vec![(
+        "/v",
+        route(
+            200,
+            &[("cache-control", "max-age=600"), ("vary", "x-variant")],
+            "v",
+        ),
+    )])
+    .await;
+    let edge = TestEdge::start(&deployment(origin.addr, 1, "")).await;
+    let c = client();
+    let value = "a".repeat(200);
+    for i in 0..3000 {
+        let variant = format!("{value}{i}");
+        let got = send(
+            &c,
+            edge.addr,
+            "GET",
+            "img.xyz.com",
+            "/v",
+            &[("x-variant", &variant)],
+        )
+        .await;
+        assert_eq!(got.status, 200);
+        let query = format!("/v?{i}");
+        let got = get(&c, edge.addr, "img.xyz.com", &query).await;
+        assert_eq!(got.status, 200);
+    }
+    let bytes = edge.edge.cache_bytes().await;
+    assert!(bytes <= 1 << 20, "{bytes} bytes cached");
+    // 6000 variants of ~1 KiB each as weighed: most were evicted.
+    assert!(
+        bytes >= 1 << 19,
+        "{bytes} bytes cached: the cache should be used"
+    );
+}
+
+#[tokio::test]
 async fn objects_too_large_to_store_stream_through_and_ranges_reach_the_origin() {
     // 1 MiB cache: objects over 128 KiB are not stored.
     const LEN: usize = 200_000;

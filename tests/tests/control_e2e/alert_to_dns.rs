@@ -67,6 +67,7 @@ async fn dns_answers_leave_a_partner_within_a_second_of_its_unavailable_alert() 
         engines: &[engine.control],
         status: listeners.status_addr(),
         status_token: G_TOKEN,
+        engine_token: None,
     };
     let (control, task) = start_control(dir.path(), &setup, settings, &shutdown).await;
     let edge = run_edge(dir.path(), listeners, 100_000, control.alerts_addr());
@@ -112,6 +113,7 @@ async fn dns_answers_leave_an_overloaded_partner_within_a_second_of_its_load_ale
         engines: &[engine.control],
         status: None,
         status_token: G_TOKEN,
+        engine_token: None,
     };
     let (control, task) = start_control(dir.path(), &setup, quick_settings(), &shutdown).await;
     let mut status = control.engines().remove(0);

@@ -28,6 +28,7 @@ async fn a_driver_retries_until_its_engine_is_up_and_converges_on_the_newest_pla
         engines: &[control_port],
         status: None,
         status_token: G_TOKEN,
+        engine_token: None,
     };
     let (control, task) = start_control(dir.path(), &setup, quick_settings(), &shutdown).await;
     let mut status = control.engines().remove(0);
@@ -106,4 +107,51 @@ async fn a_driver_retries_until_its_engine_is_up_and_converges_on_the_newest_pla
     engine.stop().await;
     shutdown.cancel();
     task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_sends_its_engine_token_as_auth() {
+    let dir = folder();
+    let shutdown = CancellationToken::new();
+    let token = broker_config::deploy::Token::new("engine-secret").unwrap();
+    let options = broker_dns::Options {
+        control: broker_dns::control::ControlLimits {
+            token: Some(token),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let engine = TestEngine::start_with(
+        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+        options,
+    );
+    for (engine_token, on_plan) in [(Some("wrong"), false), (Some("engine-secret"), true)] {
+        let setup = CSetup {
+            engines: &[engine.control],
+            status: None,
+            status_token: G_TOKEN,
+            engine_token,
+        };
+        let stop = shutdown.child_token();
+        let (control, task) = start_control(dir.path(), &setup, quick_settings(), &stop).await;
+        let mut status = control.engines().remove(0);
+        if on_plan {
+            let up = wait_engine(&mut status, "engine on plan", |s| {
+                s.plan_generation.is_some()
+            })
+            .await;
+            assert!(up.connected && up.last_error.is_none(), "{up:?}");
+        } else {
+            let refused = wait_engine(&mut status, "refused", |s| s.transactions_failed >= 1).await;
+            assert!(
+                refused.last_error.as_deref().unwrap().contains("AUTH"),
+                "{refused:?}"
+            );
+        }
+        stop.cancel();
+        task.await.unwrap();
+    }
+    assert_eq!(engine.engine.generation(), 1);
+    engine.stop().await;
 }

@@ -22,6 +22,7 @@ async fn the_load_agent_believes_what_the_partner_reports_with_the_right_token_o
         engines: &[],
         status: Some(status),
         status_token: G_TOKEN,
+        engine_token: None,
     };
     let (control, task) = start_control(dir.path(), &good, quick_settings(), &shutdown).await;
     let (s, _) = wait_state(&control, "a successful poll", |s| {
@@ -42,6 +43,7 @@ async fn the_load_agent_believes_what_the_partner_reports_with_the_right_token_o
         engines: &[],
         status: Some(status),
         status_token: "not-the-token",
+        engine_token: None,
     };
     let (control2, task2) = start_control(other.path(), &bad, quick_settings(), &shutdown).await;
     let (s, _) = wait_state(&control2, "a refused poll", |s| {
@@ -75,6 +77,7 @@ async fn a_silent_partner_falls_back_to_its_reserved_capacity_decaying() {
         engines: &[],
         status: Some(status),
         status_token: G_TOKEN,
+        engine_token: None,
     };
     let (control, task) = start_control(dir.path(), &setup, settings, &shutdown).await;
     let (fresh, _) = wait_state(&control, "the partner's figures believed", |s| {

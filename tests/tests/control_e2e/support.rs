@@ -58,6 +58,8 @@ pub(crate) struct CSetup<'a> {
     pub(crate) status: Option<SocketAddr>,
     /// The token C presents to G's status server.
     pub(crate) status_token: &'a str,
+    /// `[control] engine_token`, if any.
+    pub(crate) engine_token: Option<&'a str>,
 }
 
 /// Writes C's deployment (customer `xyz` bound in DNS as `img.xyz.com`) and starts its
@@ -76,6 +78,10 @@ pub(crate) async fn start_control(
         ),
         None => String::new(),
     };
+    let engine_token = setup
+        .engine_token
+        .map(|t| format!("engine_token = \"{t}\"\n"))
+        .unwrap_or_default();
     let toml = format!(
         r#"[node]
 name = "C"
@@ -90,7 +96,7 @@ api = "127.0.0.1:0"
 token = "{TOKEN}"
 alerts = "127.0.0.1:0"
 tls = {{ cert = "c-alerts.pem", key = "c-alerts.key" }}
-
+{engine_token}
 [[partner]]
 name = "G"
 form = "embedded"
@@ -140,6 +146,11 @@ pub(crate) struct TestEngine {
 impl TestEngine {
     /// An engine with its control port on `control` (port 0: any) and DNS on `dns`.
     pub(crate) fn start(dns: SocketAddr, control: SocketAddr) -> Self {
+        Self::start_with(dns, control, Options::default())
+    }
+
+    /// [`TestEngine::start`] with `options`.
+    pub(crate) fn start_with(dns: SocketAddr, control: SocketAddr, options: Options) -> Self {
         let settings = Settings {
             ns: vec![broker_config::DnsName::new("ns1.cdn-c.example").unwrap()],
             ttl: 20,
@@ -154,7 +165,7 @@ impl TestEngine {
         let task = tokio::spawn(broker_dns::run(
             listeners,
             Arc::clone(&engine),
-            Options::default(),
+            options,
             shutdown.clone(),
         ));
         Self {

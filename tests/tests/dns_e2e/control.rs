@@ -63,8 +63,7 @@ async fn a_reset_connection_aborts_the_transaction() {
     // SO_LINGER 0: closing sends RST instead of FIN.
     s.set_zero_linger().unwrap();
     drop(s);
-    // Control connections are served one at a time: this one's answer comes after the
-    // reset one is done.
+    // The reset connection applied nothing, whenever its reset is read.
     assert_eq!(e.transact("END\n").await, "OK 2\n");
     let still = dig(e.dns, &["img.xyz.com", "A"]).await;
     assert_eq!(

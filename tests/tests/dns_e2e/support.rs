@@ -38,6 +38,13 @@ pub(crate) struct Setup {
     pub(crate) dns_listen: SocketAddr,
     /// The folder of DNSSEC keys (spec §10), when the engine signs.
     pub(crate) dnssec: Option<PathBuf>,
+    /// Control port limits (the idle timeout above wins).
+    pub(crate) control: ControlLimits,
+    /// Spec §11 caps.
+    pub(crate) rrl: Option<broker_config::deploy::Rrl>,
+    pub(crate) max_tcp: usize,
+    pub(crate) relay_in_flight: usize,
+    pub(crate) relay_timeout: Duration,
 }
 
 impl Default for Setup {
@@ -49,6 +56,11 @@ impl Default for Setup {
             query_log: false,
             dns_listen: "127.0.0.1:0".parse().unwrap(),
             dnssec: None,
+            control: ControlLimits::default(),
+            rrl: None,
+            max_tcp: Options::default().max_tcp,
+            relay_in_flight: Options::default().relay_in_flight,
+            relay_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -107,11 +119,14 @@ impl TestEngine {
         let options = Options {
             control: ControlLimits {
                 idle: setup.control_idle,
-                ..ControlLimits::default()
+                ..setup.control
             },
             query_log: log.clone(),
-            relay_timeout: Duration::from_secs(2),
+            relay_timeout: setup.relay_timeout,
             triangle,
+            rrl: setup.rrl,
+            max_tcp: setup.max_tcp,
+            relay_in_flight: setup.relay_in_flight,
             ..Options::default()
         };
         let shutdown = CancellationToken::new();
