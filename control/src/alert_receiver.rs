@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::command::{AlertError, Command};
-use crate::http_server::{Body, bearer, read_body, text};
+use crate::http_server::{Body, bearer, read_body, refuse, text};
 use crate::metrics::Metrics;
 use crate::tls::same_secret;
 
@@ -67,7 +67,7 @@ impl AlertReceiver {
             .any(|(_, t)| Self::token_matches(t.as_ref(), presented.as_deref()));
         if !known_sender {
             self.metrics.alert("", "unauthenticated");
-            return unauthorized();
+            return refuse(req, unauthorized()).await;
         }
         let body = match read_body(req, MAX_STATUS_LEN, self.body_deadline).await {
             Ok(b) => b,

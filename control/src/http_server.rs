@@ -142,6 +142,18 @@ pub(crate) async fn read_body(
     }
 }
 
+/// `resp`, a refusal, once a short body still in flight is read (at most
+/// [`REFUSAL_DRAIN`] bytes, within a second): over HTTP/2 an answer while the body is
+/// unread resets the stream, and a client reports the reset instead of the status. A
+/// stranger still makes us read no more than that.
+pub(crate) async fn refuse(req: Request<Incoming>, resp: Response<Body>) -> Response<Body> {
+    let _ = read_body(req, REFUSAL_DRAIN, Duration::from_secs(1)).await;
+    resp
+}
+
+/// What a refused request's body may cost us.
+pub(crate) const REFUSAL_DRAIN: usize = 1024;
+
 /// The bearer token of a request, if it carries one.
 pub(crate) fn bearer<B>(req: &Request<B>) -> Option<&str> {
     let value = req

@@ -295,3 +295,21 @@ fn health(addr: SocketAddr) -> bool {
             && a.contains(r#""health":"true""#)
     })
 }
+
+/// `[cluster]` of a role joining `endpoints` under `prefix`, with `extra` keys (TOML lines,
+/// e.g. `lease_s = 3`), checked exactly as a deployment file's table is.
+pub fn cluster_role(
+    endpoints: &[String],
+    prefix: &str,
+    extra: &str,
+) -> Result<broker_config::deploy::ClusterRole, String> {
+    let list: Vec<String> = endpoints.iter().map(|e| format!("\"{e}\"")).collect();
+    let text = format!(
+        "[node]\nname = \"C\"\n[cluster]\netcd = [{}]\nprefix = \"{prefix}\"\n{extra}",
+        list.join(", ")
+    );
+    broker_config::deploy::Deployment::parse(&text, std::path::Path::new("cluster.toml"))
+        .map_err(|e| e.to_string())?
+        .cluster
+        .ok_or_else(|| "no [cluster]".to_owned())
+}

@@ -6,20 +6,17 @@ use std::path::Path;
 
 use broker_cluster::Cluster;
 use broker_cluster::blobs::{get_blob, put_blob};
-use broker_config::deploy::{ClusterRole, Deployment};
+use broker_config::deploy::ClusterRole;
 use broker_tests::{EtcdCluster, Hosts};
 
 fn role(dir: &Path, endpoint: &str, password: &str) -> ClusterRole {
     let file = dir.join(format!("etcd-{password}.pass"));
     std::fs::write(&file, format!("{password}\n")).expect("password file");
-    let text = format!(
-        "[node]\nname = \"C\"\n[cluster]\netcd = [\"{endpoint}\"]\nprefix = \"/auth-test\"\n\
-         user = \"cdnbroker\"\npassword_file = \"{}\"\n",
+    let extra = format!(
+        "user = \"cdnbroker\"\npassword_file = \"{}\"\n",
         file.display()
     );
-    Deployment::parse(&text, Path::new("c.toml"))
-        .expect("a deployment")
-        .cluster
+    broker_tests::etcd::cluster_role(&[endpoint.to_owned()], "/auth-test", &extra)
         .expect("[cluster]")
 }
 

@@ -2,12 +2,10 @@
 //! million-prefix file is ~20 MB) goes in as 512 KiB chunks and comes back whole, chunk
 //! by chunk; a chunk gone is an error naming the blob, never a partial table.
 
-use std::path::Path;
 use std::time::Duration;
 
 use broker_cluster::Cluster;
 use broker_cluster::blobs::{get_blob, put_blob};
-use broker_config::deploy::Deployment;
 use broker_tests::{EtcdCluster, Hosts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,13 +17,7 @@ async fn a_table_of_many_chunks_goes_in_and_comes_back_whole() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let hosts = Hosts::new(1).expect("a test host");
     let etcd = EtcdCluster::start(&hosts, dir.path()).expect("etcd");
-    let text = format!(
-        "[node]\nname = \"C\"\n[cluster]\netcd = [\"{}\"]\nprefix = \"/blobs-test\"\n",
-        etcd.endpoint(0)
-    );
-    let role = Deployment::parse(&text, Path::new("c.toml"))
-        .expect("a deployment")
-        .cluster
+    let role = broker_tests::etcd::cluster_role(&[etcd.endpoint(0)], "/blobs-test", "")
         .expect("[cluster]");
     let cluster = Cluster::connect(&role).await.expect("etcd answers");
     // 12 MB of regions: 23 chunks, over the 4 MB a gRPC answer may carry.

@@ -13,14 +13,13 @@
 //! proxy" and "the last watcher" over all alerts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_cluster::{Cluster, MemberInfo, MemberRole, PlanTargets};
 use broker_config::DnsName;
-use broker_config::deploy::Deployment;
 use broker_policy::live::{LivePlan, SharedPlan};
 use broker_policy::routing::Routing;
 use clap::Parser;
@@ -212,17 +211,8 @@ fn percentile(all: &[Duration], p: usize) -> Duration {
 
 /// `[cluster]` of the arguments, checked as a deployment file's.
 fn cluster_role(args: &Args) -> Result<broker_config::deploy::ClusterRole, String> {
-    let etcd: Vec<String> = args.etcd.iter().map(|e| format!("\"{e}\"")).collect();
-    let text = format!(
-        "[node]\nname = \"C\"\n[cluster]\netcd = [{}]\nprefix = \"{}\"\nlease_s = {}\n",
-        etcd.join(", "),
-        args.prefix,
-        args.lease_s
-    );
-    Deployment::parse(&text, Path::new("plan-probe.toml"))
-        .map_err(|e| e.to_string())?
-        .cluster
-        .ok_or_else(|| "no [cluster]".to_owned())
+    let lease = format!("lease_s = {}\n", args.lease_s);
+    broker_tests::etcd::cluster_role(&args.etcd, &args.prefix, &lease)
 }
 
 /// One simulated watcher: follows the plan and registers as member `sim-<i>`.
