@@ -160,16 +160,7 @@ fn write_world(
     proxy_b: (Ipv4Addr, &[String]),
     ports: &Ports,
 ) -> World {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for f in [
-        "c-alerts.pem",
-        "c-alerts.key",
-        "g-status.pem",
-        "g-status.key",
-        "test-ca.pem",
-    ] {
-        fs::copy(examples.join(f), dir.join(f)).expect("example certificates");
-    }
+    broker_tests::copy_example_certs(dir).expect("the example certificates");
     let write = |name: &str, text: String| {
         let path = dir.join(name);
         fs::write(&path, text).expect("a file of the world");

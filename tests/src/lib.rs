@@ -119,3 +119,19 @@ pub fn retry<T>(limit: Duration, mut f: impl FnMut() -> io::Result<T>) -> io::Re
         }
     }
 }
+
+/// Copies the example deployment's test certificates (`examples/`: C's alert receiver,
+/// G's status server, the CA that signed both, for 127.0.0.1) into `dir`.
+pub fn copy_example_certs(dir: &std::path::Path) -> io::Result<()> {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for f in [
+        "c-alerts.pem",
+        "c-alerts.key",
+        "g-status.pem",
+        "g-status.key",
+        "test-ca.pem",
+    ] {
+        std::fs::copy(examples.join(f), dir.join(f))?;
+    }
+    Ok(())
+}

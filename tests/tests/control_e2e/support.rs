@@ -2,7 +2,7 @@
 //! engines, a partner edge G, and a DNS client.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,22 +29,10 @@ pub(crate) const G_ADDR: &str = "192.0.2.20";
 pub(crate) const TOKEN: &str = "test-management-token";
 pub(crate) const G_TOKEN: &str = "secret-c-to-g";
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
 /// A folder with the agent files and the example test certificates.
 pub(crate) fn folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for f in [
-        "c-alerts.pem",
-        "c-alerts.key",
-        "g-status.pem",
-        "g-status.key",
-        "test-ca.pem",
-    ] {
-        std::fs::copy(examples().join(f), dir.path().join(f)).unwrap();
-    }
+    broker_tests::copy_example_certs(dir.path()).expect("the example certificates");
     std::fs::write(dir.path().join("regions.txt"), REGIONS).unwrap();
     std::fs::write(dir.path().join("cdn.txt"), CDNS).unwrap();
     std::fs::write(dir.path().join("customer.txt"), CUSTOMERS).unwrap();
