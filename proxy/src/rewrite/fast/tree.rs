@@ -13,17 +13,16 @@ impl NameHash {
     pub(crate) const EMPTY: Self = Self(!0);
     pub(crate) const NEW: Self = Self(0);
 
+    /// One table load per name byte instead of two range tests (names are read byte by
+    /// byte in the tokenizer's hottest loop).
     #[inline]
     pub(crate) const fn update(self, ch: u8) -> Self {
         let h = self.0;
-        if h >> (64 - 5) != 0 {
+        let code = NAME_CODE[ch as usize];
+        if h >> (64 - 5) != 0 || code == NOT_NAME {
             return Self::EMPTY;
         }
-        match ch {
-            b'a'..=b'z' | b'A'..=b'Z' => Self((h << 5) | ((ch as u64 & 0x1F) + 5)),
-            b'1'..=b'6' => Self((h << 5) | ((ch as u64 & 0x0F) - 1)),
-            _ => Self::EMPTY,
-        }
+        Self((h << 5) | code as u64)
     }
 
     pub(crate) const fn of(name: &[u8]) -> Self {
@@ -40,6 +39,25 @@ impl NameHash {
         self.0 == !0
     }
 }
+
+const NOT_NAME: u8 = 0xFF;
+
+/// Each byte's 5-bit code in a [`NameHash`]: letters (either case) 6..=31, digits 1–6
+/// 0..=5, [`NOT_NAME`] for the rest.
+const NAME_CODE: [u8; 256] = {
+    let mut table = [NOT_NAME; 256];
+    let mut b = 0;
+    while b < 256 {
+        let ch = b as u8;
+        if ch.is_ascii_alphabetic() {
+            table[b] = (ch & 0x1F) + 5;
+        } else if ch >= b'1' && ch <= b'6' {
+            table[b] = (ch & 0x0F) - 1;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// Tag names the simulator and the rewriter compare against.
 pub(crate) mod tag {
