@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times `cdnbroker cluster` on the real tables in ../shared/data (if present) and on
+# Times `cdnbroker cluster` on the real tables in data/ and on
 # generated tables of 1,000,000 routes + 1,000,000 geo prefixes. Prints, per input, the
 # best of RUNS runs: wall and CPU seconds, input prefixes per CPU second, peak RSS.
 #
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 OUT=${OUT:-target/bench-cluster}
 BIN=target/release/cdnbroker
-DATA=../shared/data
+DATA=data
 
 cargo build --release -q -p cdnbroker
 mkdir -p "$OUT"

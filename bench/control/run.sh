@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The control component at scale: `cdnbroker run` with [dns] and [control], the region
-# table of ../shared/data/regions-geowhois.txt.gz (1,010,179 prefixes, one region per
+# table of data/regions-geowhois.txt.gz (1,010,179 prefixes, one region per
 # country). Measures (1) start to "the engine holds the control's plan" (read and check
 # the agent files, first plan, the whole table as one §1 transaction, the engine's
 # commit), and (2) a partner's alert to DNS answers off that partner: a client keeps
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
-DATA=../shared/data/regions-geowhois.txt.gz
+DATA=data/regions-geowhois.txt.gz
 WORK=target/bench-control
 mkdir -p "$WORK"
 cargo build --release -q -p cdnbroker

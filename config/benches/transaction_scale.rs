@@ -3,7 +3,7 @@
 //! transaction (~25 MB), applying it to empty tables, then a small transaction and one
 //! more region on top of it (copy-on-write: a region copies the region index once, a
 //! coverage copies nothing big); and a real regions file, the 1,010,179-prefix geo-whois
-//! table of `../shared/data` (CC BY 4.0, NRO data; see its README) in the §6 block form,
+//! table of `data/` (CC BY 4.0, NRO data; see its README) in the §6 block form,
 //! when that folder is beside the repository.
 //!
 //! Run: `cargo bench -p broker-config --bench transaction_scale` (figures in
@@ -25,8 +25,7 @@ use big_region::big_region_transaction;
 
 /// The geo-whois table (`CIDR REGION` lines) as a §6 clustering output, if present.
 fn real_regions_file() -> Option<String> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/regions-geowhois.txt.gz");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/regions-geowhois.txt.gz");
     let file = std::fs::File::open(&path).ok()?;
     let mut lines = String::new();
     flate2::read::GzDecoder::new(file)
@@ -85,7 +84,7 @@ fn transaction(c: &mut Criterion) {
 
 fn real_regions(c: &mut Criterion) {
     let Some(text) = real_regions_file() else {
-        eprintln!("../shared/data/regions-geowhois.txt.gz is absent: real regions skipped");
+        eprintln!("data/regions-geowhois.txt.gz is absent: real regions skipped");
         return;
     };
     let mut group = c.benchmark_group("geo-whois regions file (1,010,179 prefixes)");

@@ -1,4 +1,4 @@
-//! Clustering on real tables (`../shared/data/` beside the repository, see its README for
+//! Clustering on real tables (`data/` of the repository, see its README for
 //! sources and licences: RouteViews, DB-IP, NRO data, CC BY 4.0), or on generated tables
 //! of the same shape when that folder is absent. The output's longest-prefix lookups are
 //! compared with lookups over the inputs at the edges and middle of many prefixes.
@@ -13,9 +13,16 @@ use broker_policy::cluster::{NoProgress, cluster};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    dir.join("prefix-asn.txt.gz").exists().then_some(dir)
+/// The repository's test data; missing, the test fails naming it.
+fn data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let routes = dir.join("prefix-asn.txt.gz");
+    assert!(
+        routes.exists(),
+        "{} is missing (the repository's test data)",
+        routes.display()
+    );
+    dir
 }
 
 fn gunzip(path: &Path) -> Vec<u8> {
@@ -129,11 +136,7 @@ fn sample(text: Vec<u8>, n: usize) -> Vec<u8> {
 
 #[test]
 fn real_tables_cluster_to_the_same_lookups() {
-    let Some(dir) = data_dir() else {
-        eprintln!("../shared/data is absent: clustering generated tables instead");
-        let (routes, geo) = generated();
-        return check(&routes, &geo, 1);
-    };
+    let dir = data_dir();
     let n = if std::env::var_os("CLUSTER_FULL_DATA").is_some() {
         1
     } else {

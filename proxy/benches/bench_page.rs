@@ -46,9 +46,9 @@ pub(crate) fn rewrite_in_chunks(
     (len, rewriter.rewritten_urls())
 }
 
-/// The shared test data folder (`../shared/data/html` from the workspace).
+/// The shared test data folder (`data/html` of the repository).
 pub(crate) fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/html")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/html")
 }
 
 /// Reads the source page and builds the bench page, or says why it cannot.

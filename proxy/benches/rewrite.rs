@@ -4,7 +4,7 @@
 //! `bench/proxy` (~190 offloaded URLs). `rewrite/*` below: the lol_html engine on the
 //! plain page, with its baselines.
 //!
-//! The page is read from the shared test data (`../shared/data/html`, pages from the
+//! The page is read from the shared test data (`data/html`, pages from the
 //! newspaper4k test suite, MIT; contents © their publishers, used as test input only);
 //! the bench prints a note and does nothing if it is absent. The page's most used
 //! image host (`uh.gsstatic.es`, 12 URLs) and its banner host are offloaded.
@@ -28,7 +28,7 @@ const PAGE: &str = "newspaper4k__spanish_article.html";
 
 fn page() -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/html")
+        .join("../data/html")
         .join(PAGE);
     std::fs::read(&path)
         .map_err(|e| eprintln!("skipping: {}: {e}", path.display()))

@@ -1,4 +1,4 @@
-//! Real pages (`../shared/data/html`, see its README for sources and licences; the pages
+//! Real pages (`data/html` of the repository, see `data/README.md` for sources and licences; the pages
 //! are test inputs only): rewrite with their own most used hosts offloaded, map the
 //! partner URLs back, and compare bytes with the original.
 
@@ -9,14 +9,15 @@ use broker_proxy::rewrite::RewriteOptions;
 
 use crate::harness::{PARTNER, first_difference, rewrite_with};
 
-pub(crate) fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/html");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("note: {} is absent: corpus tests skipped", dir.display());
-        None
-    }
+/// The corpus folder; a test whose data is missing fails naming it, never passes empty.
+pub(crate) fn corpus_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/html");
+    assert!(
+        dir.is_dir(),
+        "{} is missing (the repository's test data)",
+        dir.display()
+    );
+    dir
 }
 
 /// The pages with the content type to serve them with (charset of the chardet pages from
@@ -170,7 +171,7 @@ fn img_src_count(page: &[u8], hosts: &[String]) -> u64 {
 
 #[test]
 fn real_pages_map_back_byte_for_byte() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let pages = pages(&dir);
     assert!(
         pages.len() >= 15,
